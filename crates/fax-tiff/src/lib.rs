@@ -1,0 +1,2 @@
+//! TIFF Class F: multi-page fax TIFF read and write.
+#![forbid(unsafe_code)]

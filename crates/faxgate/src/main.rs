@@ -1,0 +1,2 @@
+//! faxgate: fax server and email-to-fax gateway.
+fn main() {}
