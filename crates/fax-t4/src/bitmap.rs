@@ -152,7 +152,7 @@ impl Bitmap {
     ) -> Result<Bitmap, Error> {
         check_width(width)?;
         let stride = stride_for(width);
-        let expected = stride.checked_mul(height as usize).unwrap_or(usize::MAX);
+        let expected = stride.saturating_mul(height as usize);
         if data.len() != expected {
             return Err(Error::DataLength {
                 width,

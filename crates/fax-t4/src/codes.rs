@@ -1,1 +1,330 @@
+//! The code tables of T.4 §4.1 (Tables 1–3 and the 2-D mode codes of Table 4), written
+//! in the standard's notation, and the decode lookup tables built from them at compile
+//! time.
 
+/// One code word: its bits right-aligned in `code`, `len` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Code {
+    pub code: u16,
+    pub len: u8,
+}
+
+/// Parses a code word written as a string of '0'/'1'.
+const fn c(bits: &str) -> Code {
+    let b = bits.as_bytes();
+    let mut code = 0u16;
+    let mut i = 0;
+    while i < b.len() {
+        code = (code << 1) | (b[i] - b'0') as u16;
+        i += 1;
+    }
+    Code {
+        code,
+        len: b.len() as u8,
+    }
+}
+
+/// White terminating codes, run lengths 0–63 (T.4 Table 2a).
+#[rustfmt::skip]
+pub(crate) const WHITE_TERMINATING: [Code; 64] = [
+    c("00110101"), c("000111"), c("0111"), c("1000"), c("1011"), c("1100"), c("1110"), c("1111"),
+    c("10011"), c("10100"), c("00111"), c("01000"), c("001000"), c("000011"), c("110100"),
+    c("110101"), c("101010"), c("101011"), c("0100111"), c("0001100"), c("0001000"),
+    c("0010111"), c("0000011"), c("0000100"), c("0101000"), c("0101011"), c("0010011"),
+    c("0100100"), c("0011000"), c("00000010"), c("00000011"), c("00011010"), c("00011011"),
+    c("00010010"), c("00010011"), c("00010100"), c("00010101"), c("00010110"), c("00010111"),
+    c("00101000"), c("00101001"), c("00101010"), c("00101011"), c("00101100"), c("00101101"),
+    c("00000100"), c("00000101"), c("00001010"), c("00001011"), c("01010010"), c("01010011"),
+    c("01010100"), c("01010101"), c("00100100"), c("00100101"), c("01011000"), c("01011001"),
+    c("01011010"), c("01011011"), c("01001010"), c("01001011"), c("00110010"), c("00110011"),
+    c("00110100"),
+];
+
+/// Black terminating codes, run lengths 0–63 (T.4 Table 2b).
+#[rustfmt::skip]
+pub(crate) const BLACK_TERMINATING: [Code; 64] = [
+    c("0000110111"), c("010"), c("11"), c("10"), c("011"), c("0011"), c("0010"), c("00011"),
+    c("000101"), c("000100"), c("0000100"), c("0000101"), c("0000111"), c("00000100"),
+    c("00000111"), c("000011000"), c("0000010111"), c("0000011000"), c("0000001000"),
+    c("00001100111"), c("00001101000"), c("00001101100"), c("00000110111"), c("00000101000"),
+    c("00000010111"), c("00000011000"), c("000011001010"), c("000011001011"),
+    c("000011001100"), c("000011001101"), c("000001101000"), c("000001101001"),
+    c("000001101010"), c("000001101011"), c("000011010010"), c("000011010011"),
+    c("000011010100"), c("000011010101"), c("000011010110"), c("000011010111"),
+    c("000001101100"), c("000001101101"), c("000011011010"), c("000011011011"),
+    c("000001010100"), c("000001010101"), c("000001010110"), c("000001010111"),
+    c("000001100100"), c("000001100101"), c("000001010010"), c("000001010011"),
+    c("000000100100"), c("000000110111"), c("000000111000"), c("000000100111"),
+    c("000000101000"), c("000001011000"), c("000001011001"), c("000000101011"),
+    c("000000101100"), c("000001011010"), c("000001100110"), c("000001100111"),
+];
+
+/// White make-up codes for 64, 128, … 1728 (T.4 Table 3a), index = run / 64 - 1.
+#[rustfmt::skip]
+const WHITE_MAKEUP: [Code; 27] = [
+    c("11011"), c("10010"), c("010111"), c("0110111"), c("00110110"), c("00110111"),
+    c("01100100"), c("01100101"), c("01101000"), c("01100111"), c("011001100"),
+    c("011001101"), c("011010010"), c("011010011"), c("011010100"), c("011010101"),
+    c("011010110"), c("011010111"), c("011011000"), c("011011001"), c("011011010"),
+    c("011011011"), c("010011000"), c("010011001"), c("010011010"), c("011000"),
+    c("010011011"),
+];
+
+/// Black make-up codes for 64, 128, … 1728 (T.4 Table 3b), index = run / 64 - 1.
+#[rustfmt::skip]
+const BLACK_MAKEUP: [Code; 27] = [
+    c("0000001111"), c("000011001000"), c("000011001001"), c("000001011011"),
+    c("000000110011"), c("000000110100"), c("000000110101"), c("0000001101100"),
+    c("0000001101101"), c("0000001001010"), c("0000001001011"), c("0000001001100"),
+    c("0000001001101"), c("0000001110010"), c("0000001110011"), c("0000001110100"),
+    c("0000001110101"), c("0000001110110"), c("0000001110111"), c("0000001010010"),
+    c("0000001010011"), c("0000001010100"), c("0000001010101"), c("0000001011010"),
+    c("0000001011011"), c("0000001100100"), c("0000001100101"),
+];
+
+/// Extended make-up codes for 1792 … 2560, shared by both colours (T.4 Table 3, note),
+/// index = run / 64 - 28.
+#[rustfmt::skip]
+const EXTENDED_MAKEUP: [Code; 13] = [
+    c("00000001000"), c("00000001100"), c("00000001101"), c("000000010010"),
+    c("000000010011"), c("000000010100"), c("000000010101"), c("000000010110"),
+    c("000000010111"), c("000000011100"), c("000000011101"), c("000000011110"),
+    c("000000011111"),
+];
+
+/// End of line: eleven zeros and a one.
+pub(crate) const EOL: Code = c("000000000001");
+
+/// 2-D mode codes (T.4 Table 4).
+pub(crate) const PASS: Code = c("0001");
+pub(crate) const HORIZONTAL: Code = c("001");
+/// Vertical modes indexed by a1 - b1 + 3: VL3, VL2, VL1, V0, VR1, VR2, VR3.
+#[rustfmt::skip]
+pub(crate) const VERTICAL: [Code; 7] = [
+    c("0000010"), c("000010"), c("010"), c("1"), c("011"), c("000011"), c("0000011"),
+];
+
+/// Longest run one make-up code covers.
+pub(crate) const MAX_MAKEUP: u32 = 2560;
+
+/// The make-up code for `run` (a multiple of 64 between 64 and 2560).
+pub(crate) fn makeup(run: u32, white: bool) -> Code {
+    let index = (run / 64) as usize;
+    if index >= 28 {
+        EXTENDED_MAKEUP[index - 28]
+    } else if white {
+        WHITE_MAKEUP[index - 1]
+    } else {
+        BLACK_MAKEUP[index - 1]
+    }
+}
+
+/// What a run-length lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunEntry {
+    /// No code word starts with these bits.
+    Invalid,
+    /// A terminating code: the run ends.
+    Terminating { run: u16, len: u8 },
+    /// A make-up code: more code words follow for this run.
+    Makeup { run: u16, len: u8 },
+    /// An EOL (or, with more zeros, fill before one).
+    Eol,
+}
+
+/// Bits looked up at once for white runs; the longest white code is 12 bits.
+pub(crate) const WHITE_LOOKUP_BITS: u32 = 12;
+/// Bits looked up at once for black runs; the longest black code is 13 bits.
+pub(crate) const BLACK_LOOKUP_BITS: u32 = 13;
+
+const fn place(table: &mut [RunEntry], bits: u32, code: Code, entry: RunEntry) {
+    let shift = bits - code.len as u32;
+    let start = (code.code as usize) << shift;
+    let end = start + (1usize << shift);
+    let mut i = start;
+    while i < end {
+        table[i] = entry;
+        i += 1;
+    }
+}
+
+const fn run_table<const N: usize>(
+    bits: u32,
+    terminating: &[Code; 64],
+    makeup: &[Code; 27],
+) -> [RunEntry; N] {
+    let mut table = [RunEntry::Invalid; N];
+    let mut i = 0;
+    while i < 64 {
+        let entry = RunEntry::Terminating {
+            run: i as u16,
+            len: terminating[i].len,
+        };
+        place(&mut table, bits, terminating[i], entry);
+        i += 1;
+    }
+    i = 0;
+    while i < 27 {
+        let entry = RunEntry::Makeup {
+            run: ((i + 1) * 64) as u16,
+            len: makeup[i].len,
+        };
+        place(&mut table, bits, makeup[i], entry);
+        i += 1;
+    }
+    i = 0;
+    while i < 13 {
+        let entry = RunEntry::Makeup {
+            run: ((i + 28) * 64) as u16,
+            len: EXTENDED_MAKEUP[i].len,
+        };
+        place(&mut table, bits, EXTENDED_MAKEUP[i], entry);
+        i += 1;
+    }
+    place(&mut table, bits, EOL, RunEntry::Eol);
+    table
+}
+
+/// White-run decode table, indexed by the next 12 bits.
+pub(crate) static WHITE_RUNS: [RunEntry; 1 << WHITE_LOOKUP_BITS] =
+    run_table::<{ 1 << WHITE_LOOKUP_BITS }>(WHITE_LOOKUP_BITS, &WHITE_TERMINATING, &WHITE_MAKEUP);
+/// Black-run decode table, indexed by the next 13 bits.
+pub(crate) static BLACK_RUNS: [RunEntry; 1 << BLACK_LOOKUP_BITS] =
+    run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP);
+
+/// A 2-D mode found by lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No mode code starts with these bits (or an extension code, which faxgate does not
+    /// support).
+    Invalid,
+    /// Seven zeros: the start of an EOL, EOFB or fill.
+    Zeros,
+    Pass,
+    Horizontal,
+    /// a1 - b1, from -3 to 3.
+    Vertical(i8),
+}
+
+/// Bits looked up at once for 2-D mode codes; the longest is 7.
+pub(crate) const MODE_LOOKUP_BITS: u32 = 7;
+
+/// Mode decode table: (mode, code length), indexed by the next 7 bits.
+pub(crate) static MODES: [(Mode, u8); 1 << MODE_LOOKUP_BITS] = {
+    let mut table = [(Mode::Invalid, 0u8); 1 << MODE_LOOKUP_BITS];
+    let mut i = 0;
+    while i < (1 << MODE_LOOKUP_BITS) {
+        let mut d = 0;
+        let mut found = false;
+        while d < 7 {
+            let code = VERTICAL[d];
+            if (i >> (MODE_LOOKUP_BITS - code.len as u32)) == code.code as usize {
+                table[i] = (Mode::Vertical(d as i8 - 3), code.len);
+                found = true;
+            }
+            d += 1;
+        }
+        if !found {
+            if (i >> (MODE_LOOKUP_BITS - PASS.len as u32)) == PASS.code as usize {
+                table[i] = (Mode::Pass, PASS.len);
+            } else if (i >> (MODE_LOOKUP_BITS - HORIZONTAL.len as u32)) == HORIZONTAL.code as usize
+            {
+                table[i] = (Mode::Horizontal, HORIZONTAL.len);
+            } else if i == 0 {
+                table[i] = (Mode::Zeros, 0);
+            }
+        }
+        i += 1;
+    }
+    table
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_run_codes(white: bool) -> Vec<(Code, u32)> {
+        let term = if white {
+            &WHITE_TERMINATING
+        } else {
+            &BLACK_TERMINATING
+        };
+        let mut v: Vec<(Code, u32)> = term
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u32))
+            .collect();
+        for run in (64..=MAX_MAKEUP).step_by(64) {
+            v.push((makeup(run, white), run));
+        }
+        v.push((EOL, u32::MAX));
+        v
+    }
+
+    fn is_prefix(a: Code, b: Code) -> bool {
+        a.len <= b.len && (b.code >> (b.len - a.len)) == a.code
+    }
+
+    #[test]
+    fn run_codes_are_prefix_free() {
+        for white in [true, false] {
+            let codes = all_run_codes(white);
+            for (i, (a, _)) in codes.iter().enumerate() {
+                for (j, (b, _)) in codes.iter().enumerate() {
+                    assert!(i == j || !is_prefix(*a, *b), "{a:?} prefixes {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn run_codes_fill_the_code_space_except_zero_prefixes() {
+        // Kraft sum: a complete prefix code sums to 1. T.4 leaves exactly the words that
+        // begin with the EOL's leading zeros unused, which is what lets a receiver find
+        // an EOL after an error.
+        for (white, bits) in [(true, WHITE_LOOKUP_BITS), (false, BLACK_LOOKUP_BITS)] {
+            let table: &[RunEntry] = if white { &WHITE_RUNS } else { &BLACK_RUNS };
+            let invalid = table.iter().filter(|e| **e == RunEntry::Invalid).count();
+            let used: f64 = all_run_codes(white)
+                .iter()
+                .map(|(c, _)| 0.5f64.powi(i32::from(c.len)))
+                .sum();
+            let free = invalid as f64 / f64::from(1u32 << bits);
+            assert!((used + free - 1.0).abs() < 1e-12, "white={white}");
+            // Every invalid word starts with at least 7 zeros (white) / 6 zeros (black)
+            // except the gaps T.4 leaves.
+            assert!(free < 0.02, "white={white} free={free}");
+        }
+    }
+
+    #[test]
+    fn decode_tables_agree_with_the_code_lists() {
+        for (white, bits) in [(true, WHITE_LOOKUP_BITS), (false, BLACK_LOOKUP_BITS)] {
+            let table: &[RunEntry] = if white { &WHITE_RUNS } else { &BLACK_RUNS };
+            for (code, run) in all_run_codes(white) {
+                let index = (code.code as usize) << (bits - u32::from(code.len));
+                let expected = if run == u32::MAX {
+                    RunEntry::Eol
+                } else if run < 64 {
+                    RunEntry::Terminating {
+                        run: run as u16,
+                        len: code.len,
+                    }
+                } else {
+                    RunEntry::Makeup {
+                        run: run as u16,
+                        len: code.len,
+                    }
+                };
+                assert_eq!(table[index], expected);
+            }
+        }
+        assert_eq!(MODES[0b1000000], (Mode::Vertical(0), 1));
+        assert_eq!(MODES[0b0110000], (Mode::Vertical(1), 3));
+        assert_eq!(MODES[0b0000010], (Mode::Vertical(-3), 7));
+        assert_eq!(MODES[0b0001000], (Mode::Pass, 4));
+        assert_eq!(MODES[0b0010000], (Mode::Horizontal, 3));
+        assert_eq!(MODES[0b0000001], (Mode::Invalid, 0));
+        assert_eq!(MODES[0], (Mode::Zeros, 0));
+    }
+}

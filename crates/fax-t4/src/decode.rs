@@ -1,5 +1,12 @@
 //! T.4 / T.6 decoders: total, bounded, and resynchronising on damage.
 
+use crate::bitmap::{MAX_WIDTH, stride_for};
+use crate::bits::BitReader;
+use crate::codes::{
+    BLACK_LOOKUP_BITS, BLACK_RUNS, MODE_LOOKUP_BITS, MODES, Mode, RunEntry, WHITE_LOOKUP_BITS,
+    WHITE_RUNS,
+};
+use crate::runs::fill_row;
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -86,6 +93,432 @@ pub struct DecodedPage {
 /// Decodes one page. Returns an error only for bad options or data with no decodable
 /// row at all; damage after the first good row is reported in [`DecodedPage`].
 pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<DecodedPage, Error> {
-    let _ = (data, options);
-    todo!()
+    let width = options.width;
+    if width == 0 || width > MAX_WIDTH {
+        return Err(Error::BadWidth {
+            width,
+            max: MAX_WIDTH,
+        });
+    }
+    let (row_cap, end_at_cap) = match options.rows {
+        Some(rows) if rows > options.limits.max_rows => {
+            return Err(Error::TooTall {
+                height: rows,
+                max: options.limits.max_rows,
+            });
+        }
+        Some(rows) => (rows, PageEnd::RowCount),
+        None => (options.limits.max_rows, PageEnd::RowLimit),
+    };
+    let mut page = PageBuilder::new(width, options.rows);
+    let mut lines = LineDecoder::new(width);
+    let mut reader = BitReader::new(data);
+    let end = match options.scheme {
+        Scheme::Mmr => decode_t6(&mut reader, &mut lines, &mut page, row_cap, end_at_cap),
+        Scheme::Mh | Scheme::Mr { .. } if !options.eol => {
+            decode_aligned_mh(&mut reader, &mut lines, &mut page, row_cap, end_at_cap)
+        }
+        Scheme::Mh => decode_t4(
+            &mut reader,
+            &mut lines,
+            &mut page,
+            row_cap,
+            end_at_cap,
+            false,
+        ),
+        Scheme::Mr { .. } => decode_t4(
+            &mut reader,
+            &mut lines,
+            &mut page,
+            row_cap,
+            end_at_cap,
+            true,
+        ),
+    };
+    if let Some(rows) = options.rows {
+        // A container promised this many rows; the missing ones are damage.
+        while page.rows < rows {
+            page.push_missing();
+        }
+    }
+    if page.good_rows == 0 && page.bad_rows > 0 {
+        return Err(Error::Corrupt {
+            scheme: options.scheme,
+            bit_offset: reader.position().min(data.len() as u64 * 8),
+            reason: "no row could be decoded",
+        });
+    }
+    let bitmap = Bitmap::from_packed(width, page.rows, options.resolution, page.data)?;
+    Ok(DecodedPage {
+        bitmap,
+        bad_rows: page.bad_rows,
+        longest_bad_run: page.longest_bad_run,
+        end,
+    })
+}
+
+/// T.4 data with EOLs: MH, or MR with a tag bit after every EOL.
+fn decode_t4(
+    r: &mut BitReader<'_>,
+    lines: &mut LineDecoder,
+    page: &mut PageBuilder,
+    row_cap: u32,
+    end_at_cap: PageEnd,
+    two_dimensional: bool,
+) -> PageEnd {
+    // Whether the last row was lost; MR 2-D rows coded against it are lost too, until
+    // the next 1-D row restarts the chain.
+    let mut reference_lost = false;
+    loop {
+        if page.rows >= row_cap {
+            return end_at_cap;
+        }
+        let zeros = r.count_zeros();
+        if zeros >= r.remaining() {
+            return PageEnd::EndOfData;
+        }
+        let mut one_dimensional = true;
+        if zeros >= 11 {
+            r.skip(zeros + 1);
+            if two_dimensional {
+                one_dimensional = r.peek(1) == 1;
+                r.consume(1);
+            }
+            // EOL straight after EOL carries no line: that is RTC.
+            let next_zeros = r.count_zeros();
+            if next_zeros >= 11 && next_zeros < r.remaining() {
+                return PageEnd::Rtc;
+            }
+            if next_zeros >= r.remaining() {
+                return PageEnd::EndOfData;
+            }
+        } else if page.rows > 0 || page.bad_rows > 0 {
+            // Line data where an EOL belongs: we are out of step. Find the next EOL.
+            page.push_bad();
+            reference_lost = true;
+            if resync(r) {
+                continue;
+            }
+            return PageEnd::EndOfData;
+        }
+        // else: a first line without its leading EOL; take it as it comes.
+
+        let decoded = if one_dimensional {
+            lines.decode_1d(r)
+        } else if reference_lost {
+            Err(LineError)
+        } else {
+            lines.decode_2d(r)
+        };
+        if decoded.is_ok() && trailer_is_fill_then_eol(r) {
+            page.push_good(&lines.current);
+            lines.accept();
+            reference_lost = false;
+        } else {
+            page.push_bad();
+            reference_lost = true;
+            if !resync(r) {
+                return PageEnd::EndOfData;
+            }
+        }
+    }
+}
+
+/// MH without EOLs, each row starting on a byte boundary (TIFF Compression 2).
+fn decode_aligned_mh(
+    r: &mut BitReader<'_>,
+    lines: &mut LineDecoder,
+    page: &mut PageBuilder,
+    row_cap: u32,
+    end_at_cap: PageEnd,
+) -> PageEnd {
+    loop {
+        if page.rows >= row_cap {
+            return end_at_cap;
+        }
+        if r.exhausted() {
+            return PageEnd::EndOfData;
+        }
+        if lines.decode_1d(r).is_err() {
+            // No EOL to resynchronise on: the rest of the strip is lost.
+            return PageEnd::Damaged;
+        }
+        page.push_good(&lines.current);
+        lines.accept();
+        r.align_to_byte();
+    }
+}
+
+/// T.6: 2-D lines back to back, ended by EOFB. One error loses the rest of the page.
+fn decode_t6(
+    r: &mut BitReader<'_>,
+    lines: &mut LineDecoder,
+    page: &mut PageBuilder,
+    row_cap: u32,
+    end_at_cap: PageEnd,
+) -> PageEnd {
+    const EOFB: u32 = 0b0000_0000_0001_0000_0000_0001;
+    loop {
+        if page.rows >= row_cap {
+            return end_at_cap;
+        }
+        if r.peek(24) == EOFB && r.remaining() >= 24 {
+            return PageEnd::Eofb;
+        }
+        if r.count_zeros() >= r.remaining() {
+            return PageEnd::EndOfData;
+        }
+        if lines.decode_2d(r).is_err() {
+            return PageEnd::Damaged;
+        }
+        page.push_good(&lines.current);
+        lines.accept();
+    }
+}
+
+/// After a line, only fill bits may come before the next EOL (or the end of the data).
+/// A 1 bit earlier means the line decoded to the right width by accident.
+fn trailer_is_fill_then_eol(r: &BitReader<'_>) -> bool {
+    let zeros = r.count_zeros();
+    zeros >= 11 || zeros >= r.remaining()
+}
+
+/// Skips to the next EOL (leaving it unread). Returns false if the data ends first.
+fn resync(r: &mut BitReader<'_>) -> bool {
+    loop {
+        let zeros = r.count_zeros();
+        if zeros >= r.remaining() {
+            r.skip(zeros);
+            return false;
+        }
+        if zeros >= 11 {
+            return true;
+        }
+        r.skip(zeros + 1);
+    }
+}
+
+/// A line could not be decoded. Where and why does not matter to the caller: T.4
+/// handles every error the same way (drop the line, find the next EOL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineError;
+
+/// Decodes single lines into changing-element lists.
+struct LineDecoder {
+    width: u32,
+    /// The reference line's changes (all white before the first line), with sentinels.
+    reference: Vec<u32>,
+    /// The line just decoded, with sentinels.
+    current: Vec<u32>,
+}
+
+impl LineDecoder {
+    fn new(width: u32) -> LineDecoder {
+        let mut reference = Vec::with_capacity(width as usize + 2);
+        reference.extend([width, width]);
+        LineDecoder {
+            width,
+            reference,
+            current: Vec::with_capacity(width as usize + 2),
+        }
+    }
+
+    /// Makes the line just decoded the reference for the next.
+    fn accept(&mut self) {
+        std::mem::swap(&mut self.reference, &mut self.current);
+    }
+
+    fn finish_line(&mut self) {
+        self.current.push(self.width);
+        self.current.push(self.width);
+    }
+}
+
+/// Appends change `pos` to `line`, or cancels the previous change if it is at the same
+/// place (a zero-length run), keeping the list strictly increasing.
+#[inline]
+fn push_change(line: &mut Vec<u32>, width: u32, pos: u32) {
+    if pos >= width {
+        return;
+    }
+    if line.last() == Some(&pos) {
+        line.pop();
+    } else {
+        line.push(pos);
+    }
+}
+
+/// Reads one run of at most `width`: make-up codes, then a terminating code.
+#[inline]
+fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineError> {
+    let mut total = 0u32;
+    loop {
+        let entry = if white {
+            WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
+        } else {
+            BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
+        };
+        match entry {
+            RunEntry::Terminating { run, len } => {
+                r.consume(u32::from(len));
+                return Ok(total + u32::from(run));
+            }
+            RunEntry::Makeup { run, len } => {
+                r.consume(u32::from(len));
+                total += u32::from(run);
+                if total > width {
+                    return Err(LineError);
+                }
+            }
+            RunEntry::Eol | RunEntry::Invalid => return Err(LineError),
+        }
+    }
+}
+
+impl LineDecoder {
+    /// One-dimensional line: alternating white and black runs to exactly `width`.
+    fn decode_1d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
+        self.current.clear();
+        let mut pos = 0u32;
+        let mut white = true;
+        while pos < self.width {
+            let run = read_run(r, self.width, white)?;
+            pos += run;
+            if pos > self.width || r.overran() {
+                return Err(LineError);
+            }
+            push_change(&mut self.current, self.width, pos);
+            white = !white;
+        }
+        self.finish_line();
+        Ok(())
+    }
+
+    /// Two-dimensional line coded against `self.reference`.
+    fn decode_2d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
+        self.current.clear();
+        let (width_px, width) = (self.width, i64::from(self.width));
+        let reference = &self.reference;
+        let current = &mut self.current;
+        let mut a0: i64 = -1;
+        let mut b_index = 0usize;
+        while a0 < width {
+            let parity = current.len() % 2;
+            // b1: first reference change right of a0 with the colour opposite a0's.
+            while b_index > 0 && i64::from(reference[b_index - 1]) > a0 {
+                b_index -= 1;
+            }
+            while i64::from(reference[b_index]) <= a0 && b_index + 2 < reference.len() {
+                b_index += 1;
+            }
+            if b_index % 2 != parity {
+                b_index += 1;
+            }
+            let last = reference.len() - 1;
+            let b1 = i64::from(reference[b_index.min(last)]);
+            let b2 = i64::from(reference[(b_index + 1).min(last)]);
+            let (mode, len) = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
+            match mode {
+                Mode::Pass => {
+                    r.consume(u32::from(len));
+                    a0 = b2;
+                }
+                Mode::Horizontal => {
+                    r.consume(u32::from(len));
+                    let white = parity == 0;
+                    let run1 = i64::from(read_run(r, width_px, white)?);
+                    let run2 = i64::from(read_run(r, width_px, !white)?);
+                    let a1 = a0.max(0) + run1;
+                    let a2 = a1 + run2;
+                    if a2 > width {
+                        return Err(LineError);
+                    }
+                    push_change(current, width_px, a1 as u32);
+                    push_change(current, width_px, a2 as u32);
+                    a0 = a2;
+                }
+                Mode::Vertical(delta) => {
+                    r.consume(u32::from(len));
+                    let a1 = b1 + i64::from(delta);
+                    if a1 < a0 || a1 < 0 || a1 > width {
+                        return Err(LineError);
+                    }
+                    push_change(current, width_px, a1 as u32);
+                    a0 = a1;
+                }
+                Mode::Zeros | Mode::Invalid => return Err(LineError),
+            }
+            if r.overran() {
+                return Err(LineError);
+            }
+        }
+        self.finish_line();
+        Ok(())
+    }
+}
+
+/// Accumulates rows and the damage statistics T.30 and TIFF-F need.
+struct PageBuilder {
+    width: u32,
+    stride: usize,
+    data: Vec<u8>,
+    rows: u32,
+    good_rows: u32,
+    bad_rows: u32,
+    bad_run: u32,
+    longest_bad_run: u32,
+}
+
+impl PageBuilder {
+    fn new(width: u32, rows: Option<u32>) -> PageBuilder {
+        let stride = stride_for(width);
+        // Reserve for what a container promises (already bounded by the limits), or for
+        // a typical fine-resolution A4 page.
+        let expected_rows = rows.unwrap_or(2400).min(4800) as usize;
+        PageBuilder {
+            width,
+            stride,
+            data: Vec::with_capacity(stride * expected_rows),
+            rows: 0,
+            good_rows: 0,
+            bad_rows: 0,
+            bad_run: 0,
+            longest_bad_run: 0,
+        }
+    }
+
+    fn push_good(&mut self, changes: &[u32]) {
+        let start = self.data.len();
+        self.data.resize(start + self.stride, 0);
+        fill_row(changes, self.width, &mut self.data[start..]);
+        self.rows += 1;
+        self.good_rows += 1;
+        self.bad_run = 0;
+    }
+
+    /// A row that was there but could not be decoded: repeat the row above (T.4 Annex
+    /// suggests this as the least visible repair), white for the first row.
+    fn push_bad(&mut self) {
+        let start = self.data.len();
+        if start >= self.stride {
+            self.data.extend_from_within(start - self.stride..start);
+        } else {
+            self.data.resize(start + self.stride, 0);
+        }
+        self.count_bad();
+    }
+
+    /// A row that never arrived: white.
+    fn push_missing(&mut self) {
+        let start = self.data.len();
+        self.data.resize(start + self.stride, 0);
+        self.count_bad();
+    }
+
+    fn count_bad(&mut self) {
+        self.rows += 1;
+        self.bad_rows += 1;
+        self.bad_run += 1;
+        self.longest_bad_run = self.longest_bad_run.max(self.bad_run);
+    }
 }

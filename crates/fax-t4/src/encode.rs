@@ -1,6 +1,12 @@
 //! T.4 / T.6 encoders.
 
-use crate::{Bitmap, Error, Scheme};
+use crate::bitmap::{MAX_WIDTH, last_byte_mask, stride_for};
+use crate::bits::BitWriter;
+use crate::codes::{
+    BLACK_TERMINATING, Code, EOL, HORIZONTAL, MAX_MAKEUP, PASS, VERTICAL, WHITE_TERMINATING, makeup,
+};
+use crate::runs::changes_of_row;
+use crate::{Bitmap, Error, KFactor, Scheme};
 
 /// How to code a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,36 +56,249 @@ impl EncodeOptions {
 /// Codes a page one row at a time.
 #[derive(Debug)]
 pub struct Encoder {
-    _private: (),
+    width: u32,
+    options: EncodeOptions,
+    out: BitWriter,
+    /// Changing elements of the previous row (the reference line), with sentinels.
+    reference: Vec<u32>,
+    /// Changing elements of the row being coded.
+    current: Vec<u32>,
+    rows: u32,
+    /// Bit position where the current line's EOL began, for minimum-length padding.
+    line_start: u64,
 }
 
 impl Encoder {
     /// An encoder for rows of `width` pixels.
     pub fn new(width: u32, options: EncodeOptions) -> Result<Encoder, Error> {
-        let _ = (width, options);
-        todo!()
+        if width == 0 || width > MAX_WIDTH {
+            return Err(Error::BadWidth {
+                width,
+                max: MAX_WIDTH,
+            });
+        }
+        let mut reference = Vec::with_capacity(width as usize + 2);
+        reference.extend([width, width]);
+        Ok(Encoder {
+            width,
+            options,
+            out: BitWriter::with_capacity(stride_for(width) * 64),
+            reference,
+            current: Vec::with_capacity(width as usize + 2),
+            rows: 0,
+            line_start: 0,
+        })
     }
 
     /// Codes one packed row (at least `stride_for(width)` bytes; 1 = black, MSB first).
     pub fn encode_row(&mut self, row: &[u8]) -> Result<(), Error> {
-        let _ = row;
-        todo!()
+        let stride = stride_for(self.width);
+        let Some(row) = row.get(..stride) else {
+            return Err(Error::RowLength {
+                width: self.width,
+                expected: stride,
+                got: row.len(),
+            });
+        };
+        let mask = last_byte_mask(self.width);
+        if row[stride - 1] & !mask != 0 {
+            // Padding bits must not leak into the image; code a cleaned copy.
+            let mut clean = row.to_vec();
+            clean[stride - 1] &= mask;
+            changes_of_row(&clean, self.width, &mut self.current);
+        } else {
+            changes_of_row(row, self.width, &mut self.current);
+        }
+        self.code_current();
+        Ok(())
+    }
+
+    fn code_current(&mut self) {
+        match self.options.scheme {
+            Scheme::Mh => {
+                if self.options.eol {
+                    self.begin_line();
+                    code_1d(&mut self.out, &self.current, self.width);
+                } else {
+                    // TIFF "CCITT RLE": no EOLs, every row starts on a byte boundary.
+                    code_1d(&mut self.out, &self.current, self.width);
+                    self.out.align();
+                }
+            }
+            Scheme::Mr { k } => {
+                let one_dimensional = match k {
+                    KFactor::Every(k) => self.rows.is_multiple_of(k.get()),
+                    KFactor::Unlimited => self.rows == 0,
+                };
+                self.begin_line();
+                self.out.put(u32::from(one_dimensional), 1);
+                if one_dimensional {
+                    code_1d(&mut self.out, &self.current, self.width);
+                } else {
+                    code_2d(&mut self.out, &self.reference, &self.current, self.width);
+                }
+            }
+            Scheme::Mmr => code_2d(&mut self.out, &self.reference, &self.current, self.width),
+        }
+        std::mem::swap(&mut self.reference, &mut self.current);
+        self.rows += 1;
+    }
+
+    /// Ends the previous line (padding it to the minimum length) and writes an EOL.
+    fn begin_line(&mut self) {
+        if self.rows > 0 || self.out.bit_len() > 0 {
+            self.pad_line();
+        }
+        self.put_eol();
+    }
+
+    fn pad_line(&mut self) {
+        let written = self.out.bit_len() - self.line_start;
+        let min = u64::from(self.options.min_bits_per_line);
+        if written < min {
+            self.out.zeros((min - written) as u32);
+        }
+    }
+
+    fn put_eol(&mut self) {
+        if self.options.byte_align_eol {
+            // Fill so that the EOL's final 1 bit is the last bit of a byte.
+            let pad = (8 - (self.out.bit_len() + u64::from(EOL.len)) % 8) % 8;
+            self.out.zeros(pad as u32);
+        }
+        self.line_start = self.out.bit_len();
+        self.out.put(u32::from(EOL.code), u32::from(EOL.len));
     }
 
     /// Rows coded so far.
     pub fn rows(&self) -> u32 {
-        todo!()
+        self.rows
     }
 
     /// Ends the page (writing RTC/EOFB if asked) and returns the coded bytes, MSB first,
     /// the last byte padded with zero bits.
-    pub fn finish(self) -> Vec<u8> {
-        todo!()
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.options.end_of_page {
+            match self.options.scheme {
+                Scheme::Mmr => {
+                    self.out.put(u32::from(EOL.code), u32::from(EOL.len));
+                    self.out.put(u32::from(EOL.code), u32::from(EOL.len));
+                }
+                Scheme::Mh | Scheme::Mr { .. } => {
+                    if self.rows > 0 {
+                        self.pad_line();
+                    }
+                    let tagged = matches!(self.options.scheme, Scheme::Mr { .. });
+                    for _ in 0..6 {
+                        self.put_eol();
+                        if tagged {
+                            self.out.put(1, 1);
+                        }
+                    }
+                }
+            }
+        } else if self.rows > 0 && self.options.scheme != Scheme::Mmr && self.options.eol {
+            self.pad_line();
+        }
+        self.out.finish()
     }
 }
 
 /// Codes a whole page.
 pub fn encode(bitmap: &Bitmap, options: &EncodeOptions) -> Vec<u8> {
-    let _ = (bitmap, options);
-    todo!()
+    let mut encoder = match Encoder::new(bitmap.width(), *options) {
+        Ok(e) => e,
+        // A Bitmap's width is always valid, so this cannot happen; stay total anyway.
+        Err(_) => return Vec::new(),
+    };
+    for row in bitmap.rows() {
+        changes_of_row(row, encoder.width, &mut encoder.current);
+        encoder.code_current();
+    }
+    encoder.finish()
+}
+
+#[inline]
+fn put_code(out: &mut BitWriter, code: Code) {
+    out.put(u32::from(code.code), u32::from(code.len));
+}
+
+/// Codes one run of `run` pixels of the given colour: make-up codes, then a terminating
+/// code (T.4 §4.1.1).
+#[inline]
+fn put_run(out: &mut BitWriter, mut run: u32, white: bool) {
+    while run > MAX_MAKEUP + 63 {
+        put_code(out, makeup(MAX_MAKEUP, white));
+        run -= MAX_MAKEUP;
+    }
+    if run >= 64 {
+        put_code(out, makeup(run & !63, white));
+        run &= 63;
+    }
+    let terminating = if white {
+        &WHITE_TERMINATING
+    } else {
+        &BLACK_TERMINATING
+    };
+    put_code(out, terminating[run as usize]);
+}
+
+/// One-dimensional coding: alternating white and black runs, starting with white.
+fn code_1d(out: &mut BitWriter, changes: &[u32], width: u32) {
+    let mut pos = 0u32;
+    let mut white = true;
+    for &change in changes {
+        let change = change.min(width);
+        put_run(out, change - pos, white);
+        if change >= width {
+            break;
+        }
+        pos = change;
+        white = !white;
+    }
+}
+
+/// Two-dimensional coding of `current` against `reference` (T.4 §4.2.1.3): pass,
+/// vertical and horizontal modes, decided exactly as the standard's flow chart does.
+fn code_2d(out: &mut BitWriter, reference: &[u32], current: &[u32], width: u32) {
+    // a0 starts on the imaginary white pixel before the row.
+    let mut a0: i64 = -1;
+    let mut a1_index = 0usize;
+    let mut b_index = 0usize;
+    loop {
+        // Changes at or left of a0 are behind us. Colour of a0 = parity of changes passed.
+        let white = a1_index.is_multiple_of(2);
+        let a1 = i64::from(current[a1_index]);
+        // b1: first change on the reference line right of a0 whose colour is the opposite
+        // of a0's, i.e. with the same parity as a1's index.
+        while b_index > 0 && i64::from(reference[b_index - 1]) > a0 {
+            b_index -= 1;
+        }
+        while i64::from(reference[b_index]) <= a0 && b_index + 2 < reference.len() {
+            b_index += 1;
+        }
+        if b_index % 2 != a1_index % 2 {
+            b_index += 1;
+        }
+        let b1 = i64::from(reference[b_index.min(reference.len() - 1)]);
+        let b2 = i64::from(reference[(b_index + 1).min(reference.len() - 1)]);
+        if b2 < a1 {
+            put_code(out, PASS);
+            a0 = b2;
+        } else if (a1 - b1).abs() <= 3 {
+            put_code(out, VERTICAL[(a1 - b1 + 3) as usize]);
+            a0 = a1;
+            a1_index += 1;
+        } else {
+            let a2 = i64::from(current[(a1_index + 1).min(current.len() - 1)]);
+            put_code(out, HORIZONTAL);
+            put_run(out, (a1 - a0.max(0)) as u32, white);
+            put_run(out, (a2 - a1) as u32, !white);
+            a0 = a2;
+            a1_index += 2;
+        }
+        if a0 >= i64::from(width) {
+            break;
+        }
+    }
 }

@@ -1,1 +1,144 @@
+//! Rows as lists of changing elements, the form both coding schemes work in.
+//!
+//! A changing element is the position of a pixel whose colour differs from the pixel to
+//! its left; the pixel left of the row is an imaginary white one. Even indices are
+//! changes to black, odd ones changes back to white. Every list the codec builds ends
+//! with two `width` sentinels so the 2-D coder can always find b1 and b2.
 
+/// Appends the changing elements of a packed row of `width` pixels to `out`, then the
+/// two sentinels. The row's padding bits must be zero.
+pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut Vec<u32>) {
+    out.clear();
+    let mut carry = 0u64; // colour of the pixel left of the current word
+    let mut base = 0u32;
+    let mut chunks = row.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_be_bytes(word);
+        push_transitions(w ^ ((w >> 1) | (carry << 63)), base, width, out);
+        carry = w & 1;
+        base += 64;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        let w = u64::from_be_bytes(word);
+        push_transitions(w ^ ((w >> 1) | (carry << 63)), base, width, out);
+    }
+    out.push(width);
+    out.push(width);
+}
+
+#[inline]
+fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Vec<u32>) {
+    while transitions != 0 {
+        let offset = transitions.leading_zeros();
+        let pos = base + offset;
+        if pos >= width {
+            // The change back to white in the zero padding past the last pixel.
+            return;
+        }
+        out.push(pos);
+        transitions &= !(1u64 << (63 - offset));
+    }
+}
+
+/// Paints a row from its changing elements (sentinels allowed): clears `row`, then sets
+/// the black spans. Positions are clamped to the row.
+pub(crate) fn fill_row(changes: &[u32], width: u32, row: &mut [u8]) {
+    row.fill(0);
+    let mut pairs = changes.chunks_exact(2);
+    for pair in pairs.by_ref() {
+        let (start, end) = (pair[0].min(width), pair[1].min(width));
+        if start >= width {
+            return;
+        }
+        set_span(row, start, end);
+    }
+    if let [start] = pairs.remainder() {
+        // An odd list: black runs to the end of the row.
+        set_span(row, (*start).min(width), width);
+    }
+}
+
+/// Sets bits [start, end) of a packed row.
+#[inline]
+fn set_span(row: &mut [u8], start: u32, end: u32) {
+    if start >= end {
+        return;
+    }
+    let (first_byte, last_byte) = ((start / 8) as usize, ((end - 1) / 8) as usize);
+    let head = 0xffu8 >> (start % 8);
+    let tail = 0xffu8 << (7 - (end - 1) % 8);
+    if first_byte == last_byte {
+        row[first_byte] |= head & tail;
+    } else {
+        row[first_byte] |= head;
+        row[first_byte + 1..last_byte].fill(0xff);
+        row[last_byte] |= tail;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_changes(row: &[u8], width: u32) -> Vec<u32> {
+        let mut v = Vec::new();
+        let mut prev = false;
+        for x in 0..width {
+            let black = row[(x / 8) as usize] & (0x80 >> (x % 8)) != 0;
+            if black != prev {
+                v.push(x);
+                prev = black;
+            }
+        }
+        v.push(width);
+        v.push(width);
+        v
+    }
+
+    /// Small deterministic generator so the test needs no crate.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn changes_and_fill_match_a_naive_scan() {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut out = Vec::new();
+        for width in [1u32, 7, 8, 9, 63, 64, 65, 127, 128, 200, 1728, 2048, 2432] {
+            let stride = width.div_ceil(8) as usize;
+            for density in [0u64, 1, 3, 7, 15] {
+                let mut row: Vec<u8> = (0..stride)
+                    .map(|_| {
+                        let r = xorshift(&mut seed);
+                        match density {
+                            0 => 0xff,
+                            1 => r as u8,
+                            d => {
+                                if r.is_multiple_of(d + 1) {
+                                    r as u8
+                                } else {
+                                    0
+                                }
+                            }
+                        }
+                    })
+                    .collect();
+                let last = row.len() - 1;
+                row[last] &= crate::bitmap::last_byte_mask(width);
+                changes_of_row(&row, width, &mut out);
+                assert_eq!(out, naive_changes(&row, width), "width {width}");
+                let mut painted = vec![0x5au8; stride];
+                fill_row(&out, width, &mut painted);
+                assert_eq!(painted, row, "width {width}");
+            }
+        }
+    }
+}
