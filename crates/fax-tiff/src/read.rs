@@ -870,8 +870,8 @@ fn resolution_from(
     // No usable absolute resolution: a fax page is 8 pels/mm across, and a unitless
     // aspect ratio tells standard from fine. Unusable values in inches or centimetres
     // say nothing, so fine resolution, the most common, is assumed.
-    let standard = unit == ResolutionUnit::None
-        && matches!((x, y), (Some(x), Some(y)) if y / x < 0.75);
+    let standard =
+        unit == ResolutionUnit::None && matches!((x, y), (Some(x), Some(y)) if y / x < 0.75);
     let guess = if standard {
         Resolution::STANDARD
     } else {
