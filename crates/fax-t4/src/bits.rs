@@ -190,6 +190,17 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Moves to bit `position` (clamped to the end of the data).
+    pub fn seek(&mut self, position: u64) {
+        let position = position.min(self.data.len() as u64 * 8);
+        self.next = (position / 8) as usize;
+        self.buf = 0;
+        self.valid = 0;
+        self.overrun = 0;
+        self.refill();
+        self.consume((position % 8) as u32);
+    }
+
     /// Skips to the next byte boundary.
     pub fn align_to_byte(&mut self) {
         let pos = self.position();

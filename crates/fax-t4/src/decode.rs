@@ -203,6 +203,9 @@ fn decode_t4(
         }
         // else: a first line without its leading EOL; take it as it comes.
 
+        // A damaged code can swallow the zeros of the next EOL; resynchronising from the
+        // start of the line finds that EOL, since line data never holds eleven zeros.
+        let line_start = r.position();
         let decoded = if one_dimensional {
             lines.decode_1d(r)
         } else if reference_lost {
@@ -217,6 +220,7 @@ fn decode_t4(
         } else {
             page.push_bad();
             reference_lost = true;
+            r.seek(line_start);
             if !resync(r) {
                 return PageEnd::EndOfData;
             }

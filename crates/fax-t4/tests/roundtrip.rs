@@ -1,0 +1,142 @@
+//! Random pages of every width and density through every scheme and option set.
+
+use fax_t4::{
+    Bitmap, DecodeOptions, EncodeOptions, KFactor, PageEnd, Resolution, Scheme, decode, encode,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// A page of horizontal runs whose lengths follow `mean_run`, with rows that often
+/// repeat or shift slightly (so every 2-D mode occurs).
+fn random_page(rng: &mut Rng, width: u32, height: u32, mean_run: u64) -> Bitmap {
+    let mut page = Bitmap::new(width, height, Resolution::FINE).expect("size");
+    for y in 0..height {
+        match rng.next() % 4 {
+            0 if y > 0 => {
+                let prev = page.row(y - 1).to_vec();
+                page.row_mut(y).copy_from_slice(&prev);
+                let shift = (rng.next() % 7) as u32;
+                for _ in 0..shift {
+                    let x = (rng.next() % u64::from(width)) as u32;
+                    let v = page.get(x, y);
+                    page.set(x, y, !v);
+                }
+            }
+            _ => {
+                let mut x = 0;
+                let mut black = rng.next() % 2 == 0;
+                while x < width {
+                    let run = 1 + (rng.next() % (2 * mean_run)) as u32;
+                    for i in x..(x + run).min(width) {
+                        page.set(i, y, black);
+                    }
+                    x += run;
+                    black = !black;
+                }
+            }
+        }
+    }
+    page
+}
+
+#[test]
+fn random_pages_round_trip_through_every_scheme_and_option() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let schemes = [
+        Scheme::Mh,
+        Scheme::Mr { k: KFactor::K2 },
+        Scheme::Mr { k: KFactor::K4 },
+        Scheme::Mr {
+            k: KFactor::Unlimited,
+        },
+        Scheme::Mmr,
+    ];
+    for width in [
+        1u32, 2, 7, 63, 64, 65, 200, 1728, 2048, 2432, 2600, 3456, 4864,
+    ] {
+        for mean_run in [1u64, 3, 40, 700, 3000] {
+            let height = 1 + (rng.next() % 40) as u32;
+            let page = random_page(&mut rng, width, height, mean_run);
+            for scheme in schemes {
+                for (eol, align, end, min_bits) in [
+                    (true, false, false, 0),
+                    (true, true, true, 0),
+                    (true, false, true, 96),
+                    (false, false, false, 0),
+                ] {
+                    if !eol && matches!(scheme, Scheme::Mr { .. }) {
+                        continue;
+                    }
+                    let options = EncodeOptions {
+                        scheme,
+                        eol,
+                        byte_align_eol: align,
+                        end_of_page: end,
+                        min_bits_per_line: min_bits,
+                    };
+                    let coded = encode(&page, &options);
+                    let mut decode_options = DecodeOptions::new(scheme, width);
+                    decode_options.eol = eol;
+                    decode_options.rows = Some(height);
+                    let what = format!("w={width} run={mean_run} {options:?}");
+                    let known = decode(&coded, &decode_options).expect(&what);
+                    assert_eq!(known.bad_rows, 0, "{what}");
+                    assert_eq!(known.bitmap, page, "{what}");
+                    if end {
+                        decode_options.rows = None;
+                        let unknown = decode(&coded, &decode_options).expect(&what);
+                        assert_eq!(unknown.bitmap, page, "{what}");
+                        let expected = if scheme == Scheme::Mmr {
+                            PageEnd::Eofb
+                        } else {
+                            PageEnd::Rtc
+                        };
+                        assert_eq!(unknown.end, expected, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn minimum_line_length_is_honoured() {
+    // An all-white MH line is 12 (EOL) + 9 + 8 bits; at 14400 bit/s and 10 ms it must
+    // be stretched to 144 bits.
+    let page = Bitmap::new(1728, 10, Resolution::STANDARD).expect("size");
+    let plain = encode(&page, &EncodeOptions::line(Scheme::Mh, 0));
+    let padded = encode(&page, &EncodeOptions::line(Scheme::Mh, 144));
+    assert_eq!(plain.len(), (10 * 29 + 6 * 12usize).div_ceil(8));
+    assert_eq!(padded.len(), (10 * 144 + 6 * 12usize).div_ceil(8));
+}
+
+#[test]
+fn stress_dither_page_expands_without_trouble() {
+    let path = format!(
+        "{}/../../testdata/docs/stress-dither_poppler-mono_1728x2292.pbm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let page =
+        fax_t4::pbm::read(&std::fs::read(path).expect("pbm"), Resolution::FINE).expect("pbm");
+    for scheme in [Scheme::Mh, Scheme::Mr { k: KFactor::K4 }, Scheme::Mmr] {
+        let coded = encode(&page, &EncodeOptions::tiff(scheme));
+        let mut options = DecodeOptions::new(scheme, 1728);
+        options.rows = Some(page.height());
+        assert_eq!(
+            decode(&coded, &options).expect("decodes").bitmap,
+            page,
+            "{scheme:?}"
+        );
+        if scheme == Scheme::Mmr {
+            assert!(coded.len() > page.packed().len(), "MMR expands a dither");
+        }
+    }
+}
