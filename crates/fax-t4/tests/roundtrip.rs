@@ -32,7 +32,7 @@ fn random_page(rng: &mut Rng, width: u32, height: u32, mean_run: u64) -> Bitmap 
             }
             _ => {
                 let mut x = 0;
-                let mut black = rng.next() % 2 == 0;
+                let mut black = rng.next().is_multiple_of(2);
                 while x < width {
                     let run = 1 + (rng.next() % (2 * mean_run)) as u32;
                     for i in x..(x + run).min(width) {
