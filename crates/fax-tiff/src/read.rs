@@ -815,6 +815,8 @@ fn read_strips(
                 rows * stride
             }
         };
+        // Checked to lie inside the file, so both ends fit in usize.
+        file.slice(page, "strip", offset, len)?;
         total += len;
         if total > limits.max_page_bytes {
             return Err(Error::PageTooLarge {
@@ -823,8 +825,6 @@ fn read_strips(
                 max: limits.max_page_bytes,
             });
         }
-        // Checked to lie inside the file, so both ends fit in usize.
-        file.slice(page, "strip", offset, len)?;
         strips.push(offset as usize..(offset + len) as usize);
     }
     Ok(strips)
