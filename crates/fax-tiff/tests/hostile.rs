@@ -456,7 +456,7 @@ fn mutated_files_never_panic() {
                 _ => rng.next() as u8,
             };
         }
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             let len = (rng.next() % data.len() as u64) as usize;
             data.truncate(len);
         }

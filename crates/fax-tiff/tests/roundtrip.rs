@@ -221,7 +221,7 @@ fn layout_is_little_endian_sorted_and_word_aligned() {
         ] {
             assert!(tags.contains(&expected), "tag {expected} missing");
         }
-        for i in 0..count {
+        for (i, tag) in tags.iter().enumerate() {
             let entry = ifd + 2 + 12 * i;
             let (field_type, n) = (u16_at(entry + 2), u32_at(entry + 4));
             let size = match field_type {
@@ -232,7 +232,7 @@ fn layout_is_little_endian_sorted_and_word_aligned() {
                 other => panic!("unexpected field type {other}"),
             };
             if size * n > 4 {
-                assert_eq!(u32_at(entry + 8) % 2, 0, "value of tag {} is odd", tags[i]);
+                assert_eq!(u32_at(entry + 8) % 2, 0, "value of tag {tag} is odd");
             }
         }
         ifd = u32_at(ifd + 2 + 12 * count) as usize;
