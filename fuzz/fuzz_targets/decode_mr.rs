@@ -1,0 +1,7 @@
+//! The MR decoder on arbitrary data; the first bytes choose width, rows and options.
+#![no_main]
+
+use fax_t4::{KFactor, Scheme};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: &[u8]| faxgate_fuzz::t4::check_decode(Scheme::Mr { k: KFactor::K4 }, input));
