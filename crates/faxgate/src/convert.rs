@@ -1,0 +1,219 @@
+//! `faxgate convert`: images in, one fax TIFF out.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use fax_t4::bitmap::widths;
+use fax_t4::{Bitmap, Resolution, Scheme};
+use fax_tiff::{PageEncoding, WriteOptions, Writer};
+
+use crate::{CompressionArg, ConvertArgs};
+
+pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
+    let options = WriteOptions {
+        software: Some(format!("faxgate {}", env!("CARGO_PKG_VERSION"))),
+        date_time: Some(tiff_date_time(now_for_output())),
+        ..WriteOptions::default()
+    };
+    let mut writer = Writer::new(options).context("preparing the TIFF writer")?;
+    for input in &args.inputs {
+        for (index, page) in load_pages(input, args.pbm_resolution.resolution())?
+            .into_iter()
+            .enumerate()
+        {
+            let context = || format!("{}: page {}", input.display(), index + 1);
+            let page = fax_page(page, args.resolution.map(|r| r.resolution().y_dpi))
+                .with_context(context)?;
+            let scheme = match args.compression {
+                CompressionArg::Mh => Scheme::Mh,
+                CompressionArg::Mr => Scheme::mr_for_lpi(page.resolution().y_dpi),
+                CompressionArg::Mmr => Scheme::Mmr,
+            };
+            writer
+                .add_page(&page, PageEncoding::Ccitt(scheme))
+                .with_context(context)?;
+        }
+    }
+    let file = writer.finish().context("laying out the TIFF file")?;
+    std::fs::write(&args.output, file)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    Ok(())
+}
+
+/// What kind of image file a byte string holds, by its magic number.
+pub(crate) enum Kind {
+    Pbm,
+    Tiff,
+}
+
+pub(crate) fn sniff(data: &[u8]) -> Option<Kind> {
+    match data.get(..4) {
+        Some(b"II*\0") | Some(b"MM\0*") => Some(Kind::Tiff),
+        _ => match data.get(..2) {
+            Some(b"P1") | Some(b"P4") => Some(Kind::Pbm),
+            _ => None,
+        },
+    }
+}
+
+/// Every page of a PBM or TIFF file.
+fn load_pages(path: &Path, pbm_resolution: Resolution) -> Result<Vec<Bitmap>> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match sniff(&data) {
+        Some(Kind::Pbm) => {
+            let page = fax_t4::pbm::read(&data, pbm_resolution)
+                .with_context(|| format!("{}: unreadable PBM", path.display()))?;
+            Ok(vec![page])
+        }
+        Some(Kind::Tiff) => {
+            let reader = fax_tiff::Reader::new(&data)
+                .with_context(|| format!("{}: unreadable TIFF", path.display()))?;
+            let mut pages = Vec::with_capacity(reader.page_count());
+            for index in 0..reader.page_count() {
+                let decoded = reader
+                    .decode_page(index)
+                    .with_context(|| format!("{}: cannot decode", path.display()))?;
+                if decoded.bad_rows > 0 {
+                    eprintln!(
+                        "faxgate: warning: {}: page {}: {} damaged rows (longest run {}); \
+                         converted as decoded",
+                        path.display(),
+                        index + 1,
+                        decoded.bad_rows,
+                        decoded.longest_bad_run
+                    );
+                }
+                pages.push(decoded.bitmap);
+            }
+            Ok(pages)
+        }
+        None => bail!("{}: not a PBM (P1/P4) or TIFF file", path.display()),
+    }
+}
+
+/// Makes a page fit to send: A4 width at 204 dpi, and the vertical resolution asked for
+/// (or, with none asked for, the nearest fax resolution).
+fn fax_page(page: Bitmap, y_dpi: Option<u16>) -> Result<Bitmap> {
+    let mut page = match page.width() {
+        w if w > widths::A4 => fax_t4::convert::reduce_width(&page, widths::A4)
+            .context("reducing the page to A4 width")?,
+        w if w < widths::A4 => centred_on_a4(&page)?,
+        _ => page,
+    };
+    // 1728 pixels across A4 is 8 pels/mm whatever the source called it.
+    let resolution = page.resolution();
+    page.set_resolution(Resolution {
+        x_dpi: Resolution::FINE.x_dpi,
+        ..resolution
+    });
+    let target = y_dpi.unwrap_or(match resolution.y_dpi {
+        fax @ (98 | 196 | 391) => fax,
+        below if below < 150 => Resolution::STANDARD.y_dpi,
+        _ => Resolution::FINE.y_dpi,
+    });
+    if page.resolution().y_dpi != target {
+        page = fax_t4::convert::to_vertical_resolution(&page, target)
+            .context("changing the vertical resolution")?;
+    }
+    Ok(page)
+}
+
+/// A page narrower than A4, centred on a white A4-wide page. The offset is rounded to
+/// whole bytes so rows are copied, not shifted bit by bit.
+fn centred_on_a4(page: &Bitmap) -> Result<Bitmap> {
+    let offset = ((widths::A4 - page.width()) / 2 / 8) as usize;
+    let mut out = Bitmap::with_width(widths::A4, page.resolution())?;
+    let mut row = vec![0u8; out.stride()];
+    for source in page.rows() {
+        row.fill(0);
+        row[offset..offset + source.len()].copy_from_slice(source);
+        out.push_row(&row)?;
+    }
+    Ok(out)
+}
+
+/// Seconds since 1970 to stamp the file with: `SOURCE_DATE_EPOCH` when set, so that
+/// builds and tests can make byte-identical files, else the clock.
+fn now_for_output() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        })
+}
+
+/// A TIFF DateTime (`YYYY:MM:DD HH:MM:SS`, UTC) for seconds since 1970.
+fn tiff_date_time(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let seconds = unix_seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        year.clamp(0, 9999),
+        month,
+        day,
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_time_is_utc_in_tiff_form() {
+        assert_eq!(tiff_date_time(0), "1970:01:01 00:00:00");
+        assert_eq!(tiff_date_time(951_782_400), "2000:02:29 00:00:00");
+        assert_eq!(tiff_date_time(1_709_210_096), "2024:02:29 12:34:56");
+        assert_eq!(tiff_date_time(4_102_444_799), "2099:12:31 23:59:59");
+    }
+
+    #[test]
+    fn pages_become_a4_at_the_asked_resolution() {
+        let mut narrow = Bitmap::new(100, 10, Resolution::FINE).expect("valid");
+        narrow.set(0, 0, true);
+        let page = fax_page(narrow, None).expect("converts");
+        assert_eq!((page.width(), page.height()), (1728, 10));
+        assert!(page.get(808, 0), "centred at a whole byte");
+        assert_eq!(page.black_pixels(), 1);
+
+        let wide = Bitmap::new(3456, 20, Resolution::ULTRAFINE).expect("valid");
+        let page = fax_page(wide, Some(98)).expect("converts");
+        assert_eq!(page.width(), 1728);
+        assert_eq!(page.resolution(), Resolution::STANDARD);
+
+        let scan = Bitmap::new(
+            1728,
+            200,
+            Resolution {
+                x_dpi: 200,
+                y_dpi: 200,
+            },
+        )
+        .expect("valid");
+        let page = fax_page(scan, None).expect("converts");
+        assert_eq!(page.resolution(), Resolution::FINE);
+        assert_eq!(page.height(), 196);
+    }
+}
