@@ -136,6 +136,13 @@ pub enum Error {
         #[source]
         source: fax_t4::Error,
     },
+    /// Input: not a single row of the page could be decoded, and the codec named no
+    /// error (the strips hold no data, or too little for one row).
+    #[error("page {page}: no row of the image could be decoded")]
+    NoImageData {
+        /// The page.
+        page: usize,
+    },
     /// Caller: a page index past the last page.
     #[error("page index {index} is out of range: the file has {pages} pages")]
     PageIndex {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use fax_t4::bitmap::{MAX_WIDTH, stride_for};
-use fax_t4::{Bitmap, DecodeLimits, DecodeOptions, EncodeOptions, Encoder, Resolution, Scheme};
+use fax_t4::{Bitmap, DecodeLimits, DecodeOptions, Resolution, Scheme};
 
 use crate::Error;
 use crate::ifd::{File, Ifd};
@@ -327,7 +327,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Decodes page `index` (from 0). Damage in the coded data is reported in the
-    /// result, not as an error, as long as at least one row decodes.
+    /// result, not as an error, as long as at least one row decodes; a page of which no
+    /// row decodes is an error.
     pub fn decode_page(&self, index: usize) -> Result<DecodedPage, Error> {
         let (info, ranges) =
             self.pages
@@ -382,17 +383,19 @@ impl<'a> Reader<'a> {
                     let unpacked = packbits::unpack(&data, rows as usize * builder.stride());
                     builder.push_packed(&unpacked, rows)
                 }
-                Compression::CcittRle => builder.push_rle_strip(&data, rows),
                 _ => builder.push_ccitt_strip(&data, rows, info),
             };
             if let Err(e) = result {
                 first_codec_error.get_or_insert(e);
             }
         }
-        if builder.good_rows == 0
-            && let Some(source) = first_codec_error
-        {
-            return Err(Error::Codec { page, source });
+        if builder.good_rows == 0 {
+            // A page of nothing but filler is no page; saying so beats handing on a
+            // blank sheet as if it had been received.
+            return Err(match first_codec_error {
+                Some(source) => Error::Codec { page, source },
+                None => Error::NoImageData { page },
+            });
         }
         Ok(builder.finish(info.photometric))
     }
@@ -401,6 +404,7 @@ impl<'a> Reader<'a> {
 /// Assembles a page from strips, counting bad rows.
 struct PageBuilder {
     bitmap: Bitmap,
+    /// A row that comes out white once the photometric interpretation is applied.
     white: Vec<u8>,
     bad_rows: u32,
     good_rows: u32,
@@ -413,7 +417,10 @@ impl PageBuilder {
     fn new(info: &PageInfo) -> Result<PageBuilder, fax_t4::Error> {
         let bitmap = Bitmap::with_width(info.width, info.resolution)?;
         Ok(PageBuilder {
-            white: vec![0; stride_for(info.width)],
+            white: match info.photometric {
+                Photometric::WhiteIsZero => vec![0; stride_for(info.width)],
+                Photometric::BlackIsZero => vec![0xff; stride_for(info.width)],
+            },
             bitmap,
             bad_rows: 0,
             good_rows: 0,
@@ -456,7 +463,8 @@ impl PageBuilder {
         self.push_missing(rows - pushed)
     }
 
-    /// One strip of T.4 or T.6 data, coded independently of the others.
+    /// One strip of CCITT data (compression 2, 3 or 4), coded independently of the
+    /// others.
     fn push_ccitt_strip(
         &mut self,
         data: &[u8],
@@ -468,7 +476,9 @@ impl PageBuilder {
             scheme,
             width: info.width,
             rows: Some(rows),
-            eol: scheme != Scheme::Mmr,
+            // Compression 2 is MH without EOLs, each row starting on a byte boundary,
+            // which is what the codec decodes when told there are no EOLs.
+            eol: info.compression == Compression::T4,
             resolution: info.resolution,
             limits: DecodeLimits { max_rows: rows },
         };
@@ -497,58 +507,6 @@ impl PageBuilder {
             .max(bad_at_start);
         self.trailing_bad_run = 0;
         self.push_missing(rows - got)
-    }
-
-    /// One strip of CCITT RLE (TIFF compression 2): MH rows without EOLs, each starting
-    /// on a byte boundary.
-    ///
-    /// The codec decodes MH without EOLs but does not say where a row's code ends, so each
-    /// row is decoded alone and re-coded to learn its length. That is exact for data from
-    /// any encoder that codes every run the shortest way, which is what T.4's code tables
-    /// leave as the only natural choice; a row that fails to decode loses the rest of the
-    /// strip, since without EOLs there is nothing to resynchronise on.
-    fn push_rle_strip(&mut self, data: &[u8], rows: u32) -> Result<(), fax_t4::Error> {
-        let width = self.bitmap.width();
-        let options = DecodeOptions {
-            scheme: Scheme::Mh,
-            width,
-            rows: Some(1),
-            eol: false,
-            resolution: self.bitmap.resolution(),
-            limits: DecodeLimits { max_rows: 1 },
-        };
-        let encode_options = EncodeOptions {
-            scheme: Scheme::Mh,
-            eol: false,
-            byte_align_eol: false,
-            end_of_page: false,
-            min_bits_per_line: 0,
-        };
-        let mut pos = 0;
-        for done in 0..rows {
-            let rest = data.get(pos..).unwrap_or(&[]);
-            let decoded = if rest.is_empty() {
-                None
-            } else {
-                match fax_t4::decode(rest, &options) {
-                    Ok(d) if d.bad_rows == 0 && d.bitmap.height() == 1 => Some(d.bitmap),
-                    Ok(_) => None,
-                    Err(e) => {
-                        self.push_missing(rows - done)?;
-                        return Err(e);
-                    }
-                }
-            };
-            let Some(row_bitmap) = decoded else {
-                return self.push_missing(rows - done);
-            };
-            let row = row_bitmap.row(0);
-            let mut encoder = Encoder::new(width, encode_options)?;
-            encoder.encode_row(row)?;
-            pos += encoder.finish().len().max(1);
-            self.push_good(row)?;
-        }
-        Ok(())
     }
 
     fn finish(mut self, photometric: Photometric) -> DecodedPage {
@@ -818,6 +776,16 @@ fn read_strips(
         // Checked to lie inside the file, so both ends fit in usize.
         file.slice(page, "strip", offset, len)?;
         total += len;
+        // Strips that add up to more than the file must share bytes; no writer does
+        // that, and it would let a small file make the decoder work on far more data.
+        if total > file.len() {
+            return Err(Error::TagValue {
+                page,
+                tag: "StripByteCounts",
+                value: total,
+                reason: "the strips add up to more bytes than the file holds",
+            });
+        }
         if total > limits.max_page_bytes {
             return Err(Error::PageTooLarge {
                 page,

@@ -220,6 +220,26 @@ fn pointers_past_the_end_are_refused() {
         Reader::new(&array_past_end),
         Err(Error::OutOfBounds { .. })
     ));
+    // Ten strips of two rows each, all pointing at the whole file.
+    let mut entries = bilevel_entries(o, 16, 20, 1);
+    entries.retain(|e| e.tag != 278);
+    entries.push(o.long(278, 2));
+    entries.push(o.longs(273, &[0; 10]));
+    entries.push(o.longs(279, &[100; 10]));
+    let overlapping = build(
+        o,
+        vec![PageSpec {
+            entries,
+            strips: vec![vec![0; 4]],
+        }],
+    );
+    assert!(matches!(
+        Reader::new(&overlapping),
+        Err(Error::TagValue {
+            tag: "StripByteCounts",
+            ..
+        })
+    ));
     let first_ifd_past_end = b"II\x2a\x00\xff\xff\x00\x00";
     assert!(matches!(
         Reader::new(first_ifd_past_end),
@@ -393,6 +413,50 @@ fn truncated_uncompressed_and_packbits_strips_give_white_bad_rows() {
         .expect("decodes");
     assert_eq!(page.bitmap.packed(), &[0xaa, 0xaa, 0, 0, 0, 0]);
     assert_eq!((page.bad_rows, page.longest_bad_run), (2, 2));
+}
+
+#[test]
+fn missing_rows_of_black_is_zero_pages_are_white_too() {
+    let o = Order::Little;
+    let mut entries = bilevel_entries(o, 16, 2, 1);
+    entries.retain(|e| e.tag != 262);
+    entries.push(o.short(262, 1));
+    // Row 0 stored as 0x00ff (black, then white); row 1 missing.
+    let file = build(
+        o,
+        vec![PageSpec {
+            entries,
+            strips: vec![vec![0x00, 0xff]],
+        }],
+    );
+    let page = Reader::new(&file)
+        .expect("parses")
+        .decode_page(0)
+        .expect("decodes");
+    assert_eq!(page.bitmap.packed(), &[0xff, 0x00, 0x00, 0x00]);
+    assert_eq!(page.bad_rows, 1);
+}
+
+#[test]
+fn a_page_without_one_decodable_row_is_an_error() {
+    let o = Order::Little;
+    for compression in [1, 0x8005, 2, 3] {
+        let file = build(
+            o,
+            vec![PageSpec {
+                entries: bilevel_entries(o, 16, 2, compression),
+                strips: vec![vec![]],
+            }],
+        );
+        let result = Reader::new(&file).expect("parses").decode_page(0);
+        assert!(
+            matches!(
+                result,
+                Err(Error::NoImageData { page: 1 } | Error::Codec { page: 1, .. })
+            ),
+            "compression {compression}: {result:?}"
+        );
+    }
 }
 
 #[test]
