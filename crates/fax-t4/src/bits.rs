@@ -77,19 +77,20 @@ impl BitWriter {
     }
 }
 
-/// Reads a bit string most-significant-bit first. Past the end it yields zeros, and
-/// [`BitReader::exhausted`] says so; decoders check it so they always terminate.
+/// Reads a bit string most-significant-bit first. Past the end of the data it reads
+/// zeros; [`BitReader::overran`] says when a code word needed them, so decoders always
+/// terminate.
 #[derive(Debug)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
-    /// Next byte of `data` to load.
+    /// Byte offset of the first bit not yet in `buf`; may run past the end of `data`
+    /// (the bytes there read as zero).
     next: usize,
-    /// Buffered bits, left-aligned.
+    /// Buffered bits, left-aligned; bits below the `valid` ones are either zero or the
+    /// same bits the next refill will load, so OR-ing a refill in is idempotent.
     buf: u64,
-    /// Valid bits in `buf` (those past the end of data count as invalid).
+    /// Bits of `buf` that are counted as loaded.
     valid: u32,
-    /// Bits consumed past the end of the data (read as zeros).
-    overrun: u64,
 }
 
 impl<'a> BitReader<'a> {
@@ -99,104 +100,105 @@ impl<'a> BitReader<'a> {
             next: 0,
             buf: 0,
             valid: 0,
-            overrun: 0,
         };
         r.refill();
         r
     }
 
-    #[inline]
+    /// Tops the buffer up to at least 56 valid bits with one 8-byte load.
+    #[inline(always)]
     fn refill(&mut self) {
-        if self.valid <= 32
-            && let Some(chunk) = self.data.get(self.next..self.next + 4)
-        {
-            let mut w = [0u8; 4];
-            w.copy_from_slice(chunk);
-            self.buf |= u64::from(u32::from_be_bytes(w)) << (32 - self.valid);
-            self.valid += 32;
-            self.next += 4;
-            return;
-        }
-        while self.valid <= 56 && self.next < self.data.len() {
-            self.buf |= u64::from(self.data[self.next]) << (56 - self.valid);
-            self.valid += 8;
-            self.next += 1;
-        }
+        let word = match self.data.get(self.next..self.next + 8) {
+            Some(chunk) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                u64::from_be_bytes(w)
+            }
+            None => {
+                let mut w = [0u8; 8];
+                if let Some(tail) = self.data.get(self.next..) {
+                    w[..tail.len()].copy_from_slice(tail);
+                }
+                u64::from_be_bytes(w)
+            }
+        };
+        self.buf |= word >> self.valid;
+        let bytes = (63 - self.valid) / 8;
+        self.next += bytes as usize;
+        self.valid += bytes * 8;
     }
 
     /// The next `n` bits (1..=32), right-aligned, without consuming them.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&self, n: u32) -> u32 {
         (self.buf >> (64 - n)) as u32
     }
 
-    /// Consumes `n` bits (at most what one peek of 32 shows).
-    #[inline]
+    /// Consumes `n` bits (at most 32).
+    #[inline(always)]
     pub fn consume(&mut self, n: u32) {
         self.buf <<= n;
-        if n > self.valid {
-            self.overrun += u64::from(n - self.valid);
-            self.valid = 0;
-        } else {
-            self.valid -= n;
+        self.valid -= n;
+        if self.valid < 32 {
+            self.refill();
         }
-        self.refill();
     }
 
     /// Whether a code word was read past the end of the data (its tail was made up).
-    #[inline]
+    #[inline(always)]
     pub fn overran(&self) -> bool {
-        self.overrun > 0
+        self.position() > self.data.len() as u64 * 8
     }
 
     /// Bits consumed so far.
+    #[inline(always)]
     pub fn position(&self) -> u64 {
-        self.next as u64 * 8 - u64::from(self.valid) + self.overrun
+        self.next as u64 * 8 - u64::from(self.valid)
     }
 
     /// Whether every bit of the data has been consumed.
-    #[inline]
     pub fn exhausted(&self) -> bool {
-        self.valid == 0 && self.next >= self.data.len()
+        self.remaining() == 0
     }
 
     /// Bits left in the data.
     pub fn remaining(&self) -> u64 {
-        (self.data.len() - self.next) as u64 * 8 + u64::from(self.valid)
+        (self.data.len() as u64 * 8).saturating_sub(self.position())
     }
 
     /// Zero bits before the next 1 bit, or [`BitReader::remaining`] if there is none.
     pub fn count_zeros(&self) -> u64 {
+        let remaining = self.remaining();
         let lz = self.buf.leading_zeros();
         if lz < self.valid {
-            return u64::from(lz);
+            return u64::from(lz).min(remaining);
         }
         let mut zeros = u64::from(self.valid);
-        for &byte in &self.data[self.next..] {
+        for &byte in self.data.get(self.next..).unwrap_or(&[]) {
             if byte != 0 {
-                return zeros + u64::from(byte.leading_zeros());
+                return (zeros + u64::from(byte.leading_zeros())).min(remaining);
             }
             zeros += 8;
         }
-        zeros
+        zeros.min(remaining)
     }
 
     /// Consumes `n` bits, however many.
-    pub fn skip(&mut self, mut n: u64) {
-        while n > 0 {
-            let k = n.min(32) as u32;
-            self.consume(k);
-            n -= u64::from(k);
+    pub fn skip(&mut self, n: u64) {
+        if n <= 32 {
+            // The buffer always holds at least 32 bits after a refill.
+            self.consume(n as u32);
+        } else {
+            self.seek(self.position().saturating_add(n));
         }
     }
 
-    /// Moves to bit `position` (clamped to the end of the data).
+    /// Moves to bit `position` (clamped to just past the end of the data).
     pub fn seek(&mut self, position: u64) {
-        let position = position.min(self.data.len() as u64 * 8);
+        let position = position.min(self.data.len() as u64 * 8 + 8);
         self.next = (position / 8) as usize;
         self.buf = 0;
         self.valid = 0;
-        self.overrun = 0;
         self.refill();
         self.consume((position % 8) as u32);
     }
@@ -204,7 +206,6 @@ impl<'a> BitReader<'a> {
     /// Skips to the next byte boundary.
     pub fn align_to_byte(&mut self) {
         let pos = self.position();
-        let skip = ((8 - pos % 8) % 8) as u32;
-        self.consume(skip);
+        self.consume(((8 - pos % 8) % 8) as u32);
     }
 }

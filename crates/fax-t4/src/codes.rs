@@ -119,17 +119,53 @@ pub(crate) fn makeup(run: u32, white: bool) -> Code {
     }
 }
 
-/// What a run-length lookup found.
+/// What a run-length lookup found, packed into one word so the hot loop tests a
+/// single field: bits 0-15 run length, 16-23 code length, 24-31 kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RunEntry {
+pub(crate) struct RunEntry(u32);
+
+const KIND_TERMINATING: u32 = 0;
+const KIND_MAKEUP: u32 = 1;
+const KIND_EOL: u32 = 2;
+const KIND_INVALID: u32 = 3;
+
+impl RunEntry {
     /// No code word starts with these bits.
-    Invalid,
-    /// A terminating code: the run ends.
-    Terminating { run: u16, len: u8 },
-    /// A make-up code: more code words follow for this run.
-    Makeup { run: u16, len: u8 },
+    pub const INVALID: RunEntry = RunEntry(KIND_INVALID << 24);
     /// An EOL (or, with more zeros, fill before one).
-    Eol,
+    pub const EOL: RunEntry = RunEntry(KIND_EOL << 24 | 12 << 16);
+
+    /// A terminating code: the run ends.
+    pub const fn terminating(run: u16, len: u8) -> RunEntry {
+        RunEntry(KIND_TERMINATING << 24 | (len as u32) << 16 | run as u32)
+    }
+
+    /// A make-up code: more code words follow for this run.
+    pub const fn makeup(run: u16, len: u8) -> RunEntry {
+        RunEntry(KIND_MAKEUP << 24 | (len as u32) << 16 | run as u32)
+    }
+
+    #[inline(always)]
+    pub const fn is_terminating(self) -> bool {
+        self.0 >> 24 == KIND_TERMINATING
+    }
+
+    #[inline(always)]
+    pub const fn is_makeup(self) -> bool {
+        self.0 >> 24 == KIND_MAKEUP
+    }
+
+    /// Pixels this code word adds to the run.
+    #[inline(always)]
+    pub const fn run(self) -> u32 {
+        self.0 & 0xffff
+    }
+
+    /// Bits in the code word.
+    #[inline(always)]
+    pub const fn code_len(self) -> u32 {
+        (self.0 >> 16) & 0xff
+    }
 }
 
 /// Bits looked up at once for white runs; the longest white code is 12 bits.
@@ -153,35 +189,26 @@ const fn run_table<const N: usize>(
     terminating: &[Code; 64],
     makeup: &[Code; 27],
 ) -> [RunEntry; N] {
-    let mut table = [RunEntry::Invalid; N];
+    let mut table = [RunEntry::INVALID; N];
     let mut i = 0;
     while i < 64 {
-        let entry = RunEntry::Terminating {
-            run: i as u16,
-            len: terminating[i].len,
-        };
+        let entry = RunEntry::terminating(i as u16, terminating[i].len);
         place(&mut table, bits, terminating[i], entry);
         i += 1;
     }
     i = 0;
     while i < 27 {
-        let entry = RunEntry::Makeup {
-            run: ((i + 1) * 64) as u16,
-            len: makeup[i].len,
-        };
+        let entry = RunEntry::makeup(((i + 1) * 64) as u16, makeup[i].len);
         place(&mut table, bits, makeup[i], entry);
         i += 1;
     }
     i = 0;
     while i < 13 {
-        let entry = RunEntry::Makeup {
-            run: ((i + 28) * 64) as u16,
-            len: EXTENDED_MAKEUP[i].len,
-        };
+        let entry = RunEntry::makeup(((i + 28) * 64) as u16, EXTENDED_MAKEUP[i].len);
         place(&mut table, bits, EXTENDED_MAKEUP[i], entry);
         i += 1;
     }
-    place(&mut table, bits, EOL, RunEntry::Eol);
+    place(&mut table, bits, EOL, RunEntry::EOL);
     table
 }
 
@@ -284,7 +311,7 @@ mod tests {
         // an EOL after an error.
         for (white, bits) in [(true, WHITE_LOOKUP_BITS), (false, BLACK_LOOKUP_BITS)] {
             let table: &[RunEntry] = if white { &WHITE_RUNS } else { &BLACK_RUNS };
-            let invalid = table.iter().filter(|e| **e == RunEntry::Invalid).count();
+            let invalid = table.iter().filter(|e| **e == RunEntry::INVALID).count();
             let used: f64 = all_run_codes(white)
                 .iter()
                 .map(|(c, _)| 0.5f64.powi(i32::from(c.len)))
@@ -304,17 +331,11 @@ mod tests {
             for (code, run) in all_run_codes(white) {
                 let index = (code.code as usize) << (bits - u32::from(code.len));
                 let expected = if run == u32::MAX {
-                    RunEntry::Eol
+                    RunEntry::EOL
                 } else if run < 64 {
-                    RunEntry::Terminating {
-                        run: run as u16,
-                        len: code.len,
-                    }
+                    RunEntry::terminating(run as u16, code.len)
                 } else {
-                    RunEntry::Makeup {
-                        run: run as u16,
-                        len: code.len,
-                    }
+                    RunEntry::makeup(run as u16, code.len)
                 };
                 assert_eq!(table[index], expected);
             }

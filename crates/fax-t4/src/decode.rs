@@ -3,10 +3,9 @@
 use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
-    BLACK_LOOKUP_BITS, BLACK_RUNS, MODE_LOOKUP_BITS, MODES, Mode, RunEntry, WHITE_LOOKUP_BITS,
-    WHITE_RUNS,
+    BLACK_LOOKUP_BITS, BLACK_RUNS, MODE_LOOKUP_BITS, MODES, Mode, WHITE_LOOKUP_BITS, WHITE_RUNS,
 };
-use crate::runs::fill_row;
+use crate::runs::{ChangeList, fill_row};
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -214,7 +213,7 @@ fn decode_t4(
             lines.decode_2d(r)
         };
         if decoded.is_ok() && trailer_is_fill_then_eol(r) {
-            page.push_good(&lines.current);
+            page.push_good(lines.current.as_slice());
             lines.accept();
             reference_lost = false;
         } else {
@@ -247,7 +246,7 @@ fn decode_aligned_mh(
             // No EOL to resynchronise on: the rest of the strip is lost.
             return PageEnd::Damaged;
         }
-        page.push_good(&lines.current);
+        page.push_good(lines.current.as_slice());
         lines.accept();
         r.align_to_byte();
     }
@@ -275,7 +274,7 @@ fn decode_t6(
         if lines.decode_2d(r).is_err() {
             return PageEnd::Damaged;
         }
-        page.push_good(&lines.current);
+        page.push_good(lines.current.as_slice());
         lines.accept();
     }
 }
@@ -311,19 +310,17 @@ struct LineError;
 struct LineDecoder {
     width: u32,
     /// The reference line's changes (all white before the first line), with sentinels.
-    reference: Vec<u32>,
+    reference: ChangeList,
     /// The line just decoded, with sentinels.
-    current: Vec<u32>,
+    current: ChangeList,
 }
 
 impl LineDecoder {
     fn new(width: u32) -> LineDecoder {
-        let mut reference = Vec::with_capacity(width as usize + 2);
-        reference.extend([width, width]);
         LineDecoder {
             width,
-            reference,
-            current: Vec::with_capacity(width as usize + 2),
+            reference: ChangeList::white(width),
+            current: ChangeList::new(width),
         }
     }
 
@@ -332,20 +329,21 @@ impl LineDecoder {
         std::mem::swap(&mut self.reference, &mut self.current);
     }
 
+    /// Ends a line with the sentinels: enough that b1 and b2 lookups on it as the next
+    /// reference never run past the end (see `decode_2d`).
     fn finish_line(&mut self) {
-        self.current.push(self.width);
-        self.current.push(self.width);
+        self.current.finish(self.width);
     }
 }
 
 /// Appends change `pos` to `line`, or cancels the previous change if it is at the same
 /// place (a zero-length run), keeping the list strictly increasing.
-#[inline]
-fn push_change(line: &mut Vec<u32>, width: u32, pos: u32) {
+#[inline(always)]
+fn push_change(line: &mut ChangeList, width: u32, pos: u32) {
     if pos >= width {
         return;
     }
-    if line.last() == Some(&pos) {
+    if line.last() == Some(pos) {
         line.pop();
     } else {
         line.push(pos);
@@ -353,7 +351,7 @@ fn push_change(line: &mut Vec<u32>, width: u32, pos: u32) {
 }
 
 /// Reads one run of at most `width`: make-up codes, then a terminating code.
-#[inline]
+#[inline(always)]
 fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineError> {
     let mut total = 0u32;
     loop {
@@ -362,19 +360,16 @@ fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineE
         } else {
             BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
         };
-        match entry {
-            RunEntry::Terminating { run, len } => {
-                r.consume(u32::from(len));
-                return Ok(total + u32::from(run));
-            }
-            RunEntry::Makeup { run, len } => {
-                r.consume(u32::from(len));
-                total += u32::from(run);
-                if total > width {
-                    return Err(LineError);
-                }
-            }
-            RunEntry::Eol | RunEntry::Invalid => return Err(LineError),
+        r.consume(entry.code_len());
+        if entry.is_terminating() {
+            return Ok(total + entry.run());
+        }
+        if !entry.is_makeup() {
+            return Err(LineError);
+        }
+        total += entry.run();
+        if total > width {
+            return Err(LineError);
         }
     }
 }
@@ -383,16 +378,27 @@ impl LineDecoder {
     /// One-dimensional line: alternating white and black runs to exactly `width`.
     fn decode_1d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
         self.current.clear();
+        let width = self.width;
         let mut pos = 0u32;
         let mut white = true;
-        while pos < self.width {
-            let run = read_run(r, self.width, white)?;
+        while pos < width {
+            // Past the end of the data the reader yields zeros, which are no run code,
+            // so this loop ends; the overrun check below rejects a line finished on them.
+            let run = read_run(r, width, white)?;
             pos += run;
-            if pos > self.width || r.overran() {
+            if pos > width {
                 return Err(LineError);
             }
-            push_change(&mut self.current, self.width, pos);
+            if run == 0 && self.current.last() == Some(pos) {
+                // A zero-length run mid-line: the colour changes back at once.
+                self.current.pop();
+            } else if pos < width {
+                self.current.push(pos);
+            }
             white = !white;
+        }
+        if r.overran() {
+            return Err(LineError);
         }
         self.finish_line();
         Ok(())
@@ -401,60 +407,81 @@ impl LineDecoder {
     /// Two-dimensional line coded against `self.reference`.
     fn decode_2d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
         self.current.clear();
-        let (width_px, width) = (self.width, i64::from(self.width));
-        let reference = &self.reference;
+        let width = self.width;
+        let reference = self.reference.as_slice();
         let current = &mut self.current;
-        let mut a0: i64 = -1;
-        let mut b_index = 0usize;
-        while a0 < width {
-            let parity = current.len() % 2;
-            // b1: first reference change right of a0 with the colour opposite a0's.
-            while b_index > 0 && i64::from(reference[b_index - 1]) > a0 {
-                b_index -= 1;
-            }
-            while i64::from(reference[b_index]) <= a0 && b_index + 2 < reference.len() {
-                b_index += 1;
-            }
-            if b_index % 2 != parity {
-                b_index += 1;
-            }
-            let last = reference.len() - 1;
-            let b1 = i64::from(reference[b_index.min(last)]);
-            let b2 = i64::from(reference[(b_index + 1).min(last)]);
-            let (mode, len) = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
+        // a0 starts on the imaginary white pixel left of the row, written as 0 here: no
+        // change can be left of it, and runs are measured from pixel 0.
+        let mut a0 = 0u32;
+        // Index of b1: the first reference change right of a0 whose colour is opposite
+        // a0's. Its parity always equals that of `current.len()`, so moving it keeps
+        // to steps of two except where a change of colour flips the parity.
+        let mut b = 0usize;
+        loop {
+            let b1 = reference[b];
+            // V0 is most of the modes on a real page: take it without the table.
+            let (mode, len) = if r.peek(1) == 1 {
+                (Mode::Vertical(0), 1)
+            } else {
+                MODES[r.peek(MODE_LOOKUP_BITS) as usize]
+            };
             match mode {
+                Mode::Vertical(delta) => {
+                    r.consume(u32::from(len));
+                    // Left of pixel 0 wraps to a huge value and fails the width test.
+                    let a1 = b1.wrapping_add_signed(i32::from(delta));
+                    if a1 < a0 || a1 > width {
+                        return Err(LineError);
+                    }
+                    push_change(current, width, a1);
+                    a0 = a1;
+                    if a0 >= width {
+                        break;
+                    }
+                    // The colour flipped: b1 is now the neighbour of the old b1, the one
+                    // on the left if it is still right of a0 (only possible after VL).
+                    if delta < 0 && b > 0 && reference[b - 1] > a0 {
+                        b -= 1;
+                    } else {
+                        b += 1;
+                    }
+                }
                 Mode::Pass => {
                     r.consume(u32::from(len));
-                    a0 = b2;
+                    a0 = reference[b + 1];
+                    if a0 >= width {
+                        break;
+                    }
+                    b += 2;
                 }
                 Mode::Horizontal => {
                     r.consume(u32::from(len));
-                    let white = parity == 0;
-                    let run1 = i64::from(read_run(r, width_px, white)?);
-                    let run2 = i64::from(read_run(r, width_px, !white)?);
-                    let a1 = a0.max(0) + run1;
+                    let white = current.len() % 2 == 0;
+                    let run1 = read_run(r, width, white)?;
+                    let run2 = read_run(r, width, !white)?;
+                    let a1 = a0 + run1;
                     let a2 = a1 + run2;
                     if a2 > width {
                         return Err(LineError);
                     }
-                    push_change(current, width_px, a1 as u32);
-                    push_change(current, width_px, a2 as u32);
+                    push_change(current, width, a1);
+                    push_change(current, width, a2);
                     a0 = a2;
-                }
-                Mode::Vertical(delta) => {
-                    r.consume(u32::from(len));
-                    let a1 = b1 + i64::from(delta);
-                    if a1 < a0 || a1 < 0 || a1 > width {
-                        return Err(LineError);
+                    if a0 >= width {
+                        break;
                     }
-                    push_change(current, width_px, a1 as u32);
-                    a0 = a1;
                 }
                 Mode::Zeros | Mode::Invalid => return Err(LineError),
             }
-            if r.overran() {
-                return Err(LineError);
+            // No overrun check per mode: past the end the reader yields zeros, which no
+            // mode code is, so the loop ends; the check after the loop catches a line
+            // that ended on made-up bits.
+            while reference[b] <= a0 {
+                b += 2;
             }
+        }
+        if r.overran() {
+            return Err(LineError);
         }
         self.finish_line();
         Ok(())

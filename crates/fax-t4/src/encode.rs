@@ -5,7 +5,7 @@ use crate::bits::BitWriter;
 use crate::codes::{
     BLACK_TERMINATING, Code, EOL, HORIZONTAL, MAX_MAKEUP, PASS, VERTICAL, WHITE_TERMINATING, makeup,
 };
-use crate::runs::changes_of_row;
+use crate::runs::{SENTINELS, changes_of_row};
 use crate::{Bitmap, Error, KFactor, Scheme};
 
 /// How to code a page.
@@ -77,14 +77,14 @@ impl Encoder {
                 max: MAX_WIDTH,
             });
         }
-        let mut reference = Vec::with_capacity(width as usize + 2);
-        reference.extend([width, width]);
+        let mut reference = Vec::with_capacity(width as usize + SENTINELS);
+        reference.extend([width; SENTINELS]);
         Ok(Encoder {
             width,
             options,
             out: BitWriter::with_capacity(stride_for(width) * 64),
             reference,
-            current: Vec::with_capacity(width as usize + 2),
+            current: Vec::with_capacity(width as usize + SENTINELS),
             rows: 0,
             line_start: 0,
         })
@@ -260,45 +260,54 @@ fn code_1d(out: &mut BitWriter, changes: &[u32], width: u32) {
 
 /// Two-dimensional coding of `current` against `reference` (T.4 §4.2.1.3): pass,
 /// vertical and horizontal modes, decided exactly as the standard's flow chart does.
+/// Both lists end with [`SENTINELS`] copies of `width`.
 fn code_2d(out: &mut BitWriter, reference: &[u32], current: &[u32], width: u32) {
-    // a0 starts on the imaginary white pixel before the row.
-    let mut a0: i64 = -1;
-    let mut a1_index = 0usize;
-    let mut b_index = 0usize;
+    // a0 starts on the imaginary white pixel left of the row, written as 0 here: no
+    // change can be left of it, and runs are measured from pixel 0.
+    let mut a0 = 0u32;
+    // Index of a1 in `current`; its parity is the colour of a0 (even = white).
+    let mut a = 0usize;
+    // Index of b1 in `reference`: the first change right of a0 of the colour opposite
+    // a0's, so always of the same parity as `a`.
+    let mut b = 0usize;
     loop {
-        // Changes at or left of a0 are behind us. Colour of a0 = parity of changes passed.
-        let white = a1_index.is_multiple_of(2);
-        let a1 = i64::from(current[a1_index]);
-        // b1: first change on the reference line right of a0 whose colour is the opposite
-        // of a0's, i.e. with the same parity as a1's index.
-        while b_index > 0 && i64::from(reference[b_index - 1]) > a0 {
-            b_index -= 1;
-        }
-        while i64::from(reference[b_index]) <= a0 && b_index + 2 < reference.len() {
-            b_index += 1;
-        }
-        if b_index % 2 != a1_index % 2 {
-            b_index += 1;
-        }
-        let b1 = i64::from(reference[b_index.min(reference.len() - 1)]);
-        let b2 = i64::from(reference[(b_index + 1).min(reference.len() - 1)]);
+        let a1 = current[a];
+        let (b1, b2) = (reference[b], reference[b + 1]);
         if b2 < a1 {
             put_code(out, PASS);
             a0 = b2;
-        } else if (a1 - b1).abs() <= 3 {
-            put_code(out, VERTICAL[(a1 - b1 + 3) as usize]);
-            a0 = a1;
-            a1_index += 1;
+            b += 2;
         } else {
-            let a2 = i64::from(current[(a1_index + 1).min(current.len() - 1)]);
-            put_code(out, HORIZONTAL);
-            put_run(out, (a1 - a0.max(0)) as u32, white);
-            put_run(out, (a2 - a1) as u32, !white);
-            a0 = a2;
-            a1_index += 2;
+            let delta = i64::from(a1) - i64::from(b1);
+            if (-3..=3).contains(&delta) {
+                put_code(out, VERTICAL[(delta + 3) as usize]);
+                a0 = a1;
+                a += 1;
+                if a0 >= width {
+                    break;
+                }
+                // The colour flipped, so b1 is a neighbour of the old one: the left one
+                // if that is still right of a0 (only after VL), else the right one.
+                if b > 0 && reference[b - 1] > a0 {
+                    b -= 1;
+                } else {
+                    b += 1;
+                }
+            } else {
+                let a2 = current[a + 1];
+                let white = a % 2 == 0;
+                put_code(out, HORIZONTAL);
+                put_run(out, a1 - a0, white);
+                put_run(out, a2 - a1, !white);
+                a0 = a2;
+                a += 2;
+            }
         }
-        if a0 >= i64::from(width) {
+        if a0 >= width {
             break;
+        }
+        while reference[b] <= a0 {
+            b += 2;
         }
     }
 }

@@ -3,10 +3,79 @@
 //! A changing element is the position of a pixel whose colour differs from the pixel to
 //! its left; the pixel left of the row is an imaginary white one. Even indices are
 //! changes to black, odd ones changes back to white. Every list the codec builds ends
-//! with two `width` sentinels so the 2-D coder can always find b1 and b2.
+//! with [`SENTINELS`] copies of `width`, so the 2-D coders can look up b1 and b2 (and
+//! step past them) without running off the end.
 
-/// Appends the changing elements of a packed row of `width` pixels to `out`, then the
-/// two sentinels. The row's padding bits must be zero.
+/// How many `width` entries end a change list.
+pub(crate) const SENTINELS: usize = 4;
+
+/// A change list in a buffer sized once for the widest possible line, so appending
+/// never reallocates. Lists are strictly increasing and below `width`, so a line holds
+/// at most `width` changes plus the sentinels.
+#[derive(Debug, Clone)]
+pub(crate) struct ChangeList {
+    buf: Vec<u32>,
+    len: usize,
+}
+
+impl ChangeList {
+    /// An empty list for lines of `width` pixels.
+    pub fn new(width: u32) -> ChangeList {
+        ChangeList {
+            buf: vec![width; width as usize + SENTINELS],
+            len: 0,
+        }
+    }
+
+    /// A list that holds only the sentinels: an all-white line.
+    pub fn white(width: u32) -> ChangeList {
+        ChangeList {
+            buf: vec![width; width as usize + SENTINELS],
+            len: SENTINELS,
+        }
+    }
+
+    #[inline(always)]
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn last(&self) -> Option<u32> {
+        self.len.checked_sub(1).map(|i| self.buf[i])
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, pos: u32) {
+        self.buf[self.len] = pos;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    pub fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    /// Ends the line with the sentinels.
+    pub fn finish(&mut self, width: u32) {
+        self.buf[self.len..self.len + SENTINELS].fill(width);
+        self.len += SENTINELS;
+    }
+
+    /// The changes, sentinels included once finished.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[u32] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Replaces `out` with the changing elements of a packed row of `width` pixels, then
+/// the sentinels. The row's padding bits must be zero.
 pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut Vec<u32>) {
     out.clear();
     let mut carry = 0u64; // colour of the pixel left of the current word
@@ -27,8 +96,7 @@ pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut Vec<u32>) {
         let w = u64::from_be_bytes(word);
         push_transitions(w ^ ((w >> 1) | (carry << 63)), base, width, out);
     }
-    out.push(width);
-    out.push(width);
+    out.extend([width; SENTINELS]);
 }
 
 #[inline]
@@ -45,10 +113,9 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Vec<u
     }
 }
 
-/// Paints a row from its changing elements (sentinels allowed): clears `row`, then sets
-/// the black spans. Positions are clamped to the row.
+/// Paints the black spans of a row from its changing elements (sentinels allowed) onto
+/// `row`, which must be all white. Positions are clamped to the row.
 pub(crate) fn fill_row(changes: &[u32], width: u32, row: &mut [u8]) {
-    row.fill(0);
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0].min(width), pair[1].min(width));
@@ -74,11 +141,14 @@ fn set_span(row: &mut [u8], start: u32, end: u32) {
     let tail = 0xffu8 << (7 - (end - 1) % 8);
     if first_byte == last_byte {
         row[first_byte] |= head & tail;
-    } else {
-        row[first_byte] |= head;
-        row[first_byte + 1..last_byte].fill(0xff);
-        row[last_byte] |= tail;
+        return;
     }
+    row[first_byte] |= head;
+    // Most black runs on a page are a few bytes long: a plain loop beats a memset call.
+    for byte in &mut row[first_byte + 1..last_byte] {
+        *byte = 0xff;
+    }
+    row[last_byte] |= tail;
 }
 
 #[cfg(test)]
@@ -95,8 +165,7 @@ mod tests {
                 prev = black;
             }
         }
-        v.push(width);
-        v.push(width);
+        v.extend([width; SENTINELS]);
         v
     }
 
@@ -135,7 +204,7 @@ mod tests {
                 row[last] &= crate::bitmap::last_byte_mask(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out, naive_changes(&row, width), "width {width}");
-                let mut painted = vec![0x5au8; stride];
+                let mut painted = vec![0u8; stride];
                 fill_row(&out, width, &mut painted);
                 assert_eq!(painted, row, "width {width}");
             }
