@@ -339,13 +339,20 @@ fn decode_with_libtiff(tiff: &Path) -> Vec<Pbm> {
 
 /// Decodes every page of `tiff` with faxgate (`faxgate tiff extract`).
 fn decode_with_faxgate(tiff: &Path, out_dir: &Path) -> Vec<Pbm> {
-    run_faxgate([
+    let output = run_faxgate([
         OsStr::new("tiff"),
         OsStr::new("extract"),
         tiff.as_os_str(),
         OsStr::new("-o"),
         out_dir.as_os_str(),
     ]);
+    // Damaged rows are reported on stderr; a reference file must have none.
+    assert!(
+        output.stderr.is_empty(),
+        "faxgate tiff extract {}: {}",
+        tiff.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut pages = Vec::new();
     for number in 1.. {
         let path = out_dir.join(format!("page-{number:03}.pbm"));
