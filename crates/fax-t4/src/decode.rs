@@ -456,7 +456,7 @@ impl LineDecoder {
                 }
                 Mode::Horizontal => {
                     r.consume(u32::from(len));
-                    let white = current.len() % 2 == 0;
+                    let white = current.len().is_multiple_of(2);
                     let run1 = read_run(r, width, white)?;
                     let run2 = read_run(r, width, !white)?;
                     let a1 = a0 + run1;

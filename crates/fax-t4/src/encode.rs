@@ -295,7 +295,7 @@ fn code_2d(out: &mut BitWriter, reference: &[u32], current: &[u32], width: u32) 
                 }
             } else {
                 let a2 = current[a + 1];
-                let white = a % 2 == 0;
+                let white = a.is_multiple_of(2);
                 put_code(out, HORIZONTAL);
                 put_run(out, a1 - a0, white);
                 put_run(out, a2 - a1, !white);
