@@ -494,17 +494,15 @@ impl PageBuilder {
             // Nothing usable, but the codec found no error worth reporting.
             return self.push_missing(rows);
         }
-        let bad_at_start = self.trailing_bad_run;
         for row in decoded.bitmap.rows().take(got as usize) {
             self.bitmap.push_row(row)?;
         }
         let bad = decoded.bad_rows.min(got);
         self.bad_rows += bad;
         self.good_rows += got - bad;
-        self.longest_bad_run = self
-            .longest_bad_run
-            .max(decoded.longest_bad_run)
-            .max(bad_at_start);
+        // The codec does not say where its bad rows are, so a run is not carried over
+        // from one strip into the next (see DecodedPage::longest_bad_run).
+        self.longest_bad_run = self.longest_bad_run.max(decoded.longest_bad_run.min(bad));
         self.trailing_bad_run = 0;
         self.push_missing(rows - got)
     }
