@@ -3,9 +3,10 @@
 use crate::bitmap::{MAX_WIDTH, last_byte_mask, stride_for};
 use crate::bits::BitWriter;
 use crate::codes::{
-    BLACK_TERMINATING, Code, EOL, HORIZONTAL, MAX_MAKEUP, PASS, VERTICAL, WHITE_TERMINATING, makeup,
+    BLACK_RUN_CODES, Code, EOL, HORIZONTAL, MAX_MAKEUP, MAX_RUN_CODE, PASS, VERTICAL,
+    WHITE_RUN_CODES, makeup,
 };
-use crate::runs::{SENTINELS, changes_of_row};
+use crate::runs::{ChangeList, changes_of_row};
 use crate::{Bitmap, Error, KFactor, Scheme};
 
 /// How to code a page.
@@ -60,9 +61,9 @@ pub struct Encoder {
     options: EncodeOptions,
     out: BitWriter,
     /// Changing elements of the previous row (the reference line), with sentinels.
-    reference: Vec<u32>,
+    reference: ChangeList,
     /// Changing elements of the row being coded.
-    current: Vec<u32>,
+    current: ChangeList,
     rows: u32,
     /// Bit position where the current line's EOL began, for minimum-length padding.
     line_start: u64,
@@ -77,14 +78,12 @@ impl Encoder {
                 max: MAX_WIDTH,
             });
         }
-        let mut reference = Vec::with_capacity(width as usize + SENTINELS);
-        reference.extend([width; SENTINELS]);
         Ok(Encoder {
             width,
             options,
             out: BitWriter::with_capacity(stride_for(width) * 64),
-            reference,
-            current: Vec::with_capacity(width as usize + SENTINELS),
+            reference: ChangeList::white(width),
+            current: ChangeList::new(width),
             rows: 0,
             line_start: 0,
         })
@@ -118,10 +117,10 @@ impl Encoder {
             Scheme::Mh => {
                 if self.options.eol {
                     self.begin_line();
-                    code_1d(&mut self.out, &self.current, self.width);
+                    code_1d(&mut self.out, self.current.as_slice(), self.width);
                 } else {
                     // TIFF "CCITT RLE": no EOLs, every row starts on a byte boundary.
-                    code_1d(&mut self.out, &self.current, self.width);
+                    code_1d(&mut self.out, self.current.as_slice(), self.width);
                     self.out.align();
                 }
             }
@@ -133,12 +132,22 @@ impl Encoder {
                 self.begin_line();
                 self.out.put(u32::from(one_dimensional), 1);
                 if one_dimensional {
-                    code_1d(&mut self.out, &self.current, self.width);
+                    code_1d(&mut self.out, self.current.as_slice(), self.width);
                 } else {
-                    code_2d(&mut self.out, &self.reference, &self.current, self.width);
+                    code_2d(
+                        &mut self.out,
+                        self.reference.as_slice(),
+                        self.current.as_slice(),
+                        self.width,
+                    );
                 }
             }
-            Scheme::Mmr => code_2d(&mut self.out, &self.reference, &self.current, self.width),
+            Scheme::Mmr => code_2d(
+                &mut self.out,
+                self.reference.as_slice(),
+                self.current.as_slice(),
+                self.width,
+            ),
         }
         std::mem::swap(&mut self.reference, &mut self.current);
         self.rows += 1;
@@ -225,22 +234,19 @@ fn put_code(out: &mut BitWriter, code: Code) {
 
 /// Codes one run of `run` pixels of the given colour: make-up codes, then a terminating
 /// code (T.4 §4.1.1).
-#[inline]
+#[inline(always)]
 fn put_run(out: &mut BitWriter, mut run: u32, white: bool) {
-    while run > MAX_MAKEUP + 63 {
+    while run > MAX_RUN_CODE {
         put_code(out, makeup(MAX_MAKEUP, white));
         run -= MAX_MAKEUP;
     }
-    if run >= 64 {
-        put_code(out, makeup(run & !63, white));
-        run &= 63;
-    }
-    let terminating = if white {
-        &WHITE_TERMINATING
+    let codes = if white {
+        &WHITE_RUN_CODES
     } else {
-        &BLACK_TERMINATING
+        &BLACK_RUN_CODES
     };
-    put_code(out, terminating[run as usize]);
+    let code = codes[run as usize];
+    out.put(code.code(), code.len());
 }
 
 /// One-dimensional coding: alternating white and black runs, starting with white.
@@ -260,7 +266,7 @@ fn code_1d(out: &mut BitWriter, changes: &[u32], width: u32) {
 
 /// Two-dimensional coding of `current` against `reference` (T.4 §4.2.1.3): pass,
 /// vertical and horizontal modes, decided exactly as the standard's flow chart does.
-/// Both lists end with [`SENTINELS`] copies of `width`.
+/// Both lists end with the sentinels (see `runs`).
 fn code_2d(out: &mut BitWriter, reference: &[u32], current: &[u32], width: u32) {
     // a0 starts on the imaginary white pixel left of the row, written as 0 here: no
     // change can be left of it, and runs are measured from pixel 0.

@@ -76,7 +76,7 @@ impl ChangeList {
 
 /// Replaces `out` with the changing elements of a packed row of `width` pixels, then
 /// the sentinels. The row's padding bits must be zero.
-pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut Vec<u32>) {
+pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut ChangeList) {
     out.clear();
     let mut carry = 0u64; // colour of the pixel left of the current word
     let mut base = 0u32;
@@ -96,11 +96,11 @@ pub(crate) fn changes_of_row(row: &[u8], width: u32, out: &mut Vec<u32>) {
         let w = u64::from_be_bytes(word);
         push_transitions(w ^ ((w >> 1) | (carry << 63)), base, width, out);
     }
-    out.extend([width; SENTINELS]);
+    out.finish(width);
 }
 
 #[inline]
-fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Vec<u32>) {
+fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut ChangeList) {
     while transitions != 0 {
         let offset = transitions.leading_zeros();
         let pos = base + offset;
@@ -180,7 +180,6 @@ mod tests {
     #[test]
     fn changes_and_fill_match_a_naive_scan() {
         let mut seed = 0x9e3779b97f4a7c15u64;
-        let mut out = Vec::new();
         for width in [1u32, 7, 8, 9, 63, 64, 65, 127, 128, 200, 1728, 2048, 2432] {
             let stride = width.div_ceil(8) as usize;
             for density in [0u64, 1, 3, 7, 15] {
@@ -202,10 +201,11 @@ mod tests {
                     .collect();
                 let last = row.len() - 1;
                 row[last] &= crate::bitmap::last_byte_mask(width);
+                let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
-                assert_eq!(out, naive_changes(&row, width), "width {width}");
+                assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
                 let mut painted = vec![0u8; stride];
-                fill_row(&out, width, &mut painted);
+                fill_row(out.as_slice(), width, &mut painted);
                 assert_eq!(painted, row, "width {width}");
             }
         }
