@@ -51,10 +51,20 @@ impl Ifd {
 }
 
 /// A TIFF file held in memory, with its byte order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct File<'a> {
     pub(crate) data: &'a [u8],
     pub(crate) order: ByteOrder,
+}
+
+impl std::fmt::Debug for File<'_> {
+    // The bytes themselves would drown any debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("File")
+            .field("len", &self.data.len())
+            .field("order", &self.order)
+            .finish()
+    }
 }
 
 impl<'a> File<'a> {

@@ -20,7 +20,9 @@ use crate::tags;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Widest page, in pixels. Default [`fax_t4::bitmap::MAX_WIDTH`] (8192).
+    /// Widest page, in pixels. Default [`fax_t4::bitmap::MAX_WIDTH`] (8192), which is
+    /// also the most the page model takes: raising this lets wider pages be described,
+    /// not decoded.
     pub max_width: u32,
     /// Tallest page, in rows. Default 20 000: a 2.5 m page at 196 lpi.
     pub max_height: u32,
