@@ -13,35 +13,58 @@ pub fn reverse_bits_in_place(data: &mut [u8]) {
 }
 
 /// Writes code words most-significant-bit first.
-#[derive(Debug, Default)]
+///
+/// Every `put` stores the whole 8-byte accumulator and advances by the complete bytes
+/// in it, so there is no data-dependent branch per code word; the buffer keeps 8 bytes
+/// of slack past the write position for that store.
+#[derive(Debug)]
 pub(crate) struct BitWriter {
-    out: Vec<u8>,
-    /// Pending bits, right-aligned.
+    buf: Vec<u8>,
+    /// Bytes complete in `buf`.
+    pos: usize,
+    /// Pending bits, left-aligned.
     acc: u64,
-    /// How many bits of `acc` are pending (always < 32 between calls).
+    /// How many bits of `acc` are pending (at most 7 between calls).
     pending: u32,
 }
+
+/// Room kept past `pos` so the unconditional 8-byte store always fits.
+const SLACK: usize = 8;
 
 impl BitWriter {
     pub fn with_capacity(bytes: usize) -> BitWriter {
         BitWriter {
-            out: Vec::with_capacity(bytes),
+            buf: vec![0; bytes.max(64) + SLACK],
+            pos: 0,
             acc: 0,
             pending: 0,
         }
     }
 
     /// Appends the low `len` bits of `code` (len <= 32).
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, code: u32, len: u32) {
         debug_assert!(len <= 32 && (len == 32 || code >> len == 0));
-        self.acc = (self.acc << len) | u64::from(code);
-        self.pending += len;
-        if self.pending >= 32 {
-            self.pending -= 32;
-            let word = (self.acc >> self.pending) as u32;
-            self.out.extend_from_slice(&word.to_be_bytes());
+        if len == 0 {
+            return;
         }
+        if self.pos + SLACK > self.buf.len() {
+            self.grow();
+        }
+        self.acc |= u64::from(code) << (64 - self.pending - len);
+        self.pending += len;
+        self.buf[self.pos..self.pos + SLACK].copy_from_slice(&self.acc.to_be_bytes());
+        let bytes = self.pending / 8;
+        self.pos += bytes as usize;
+        // At most 39 bits were pending, so the shift is below 64.
+        self.acc <<= bytes * 8;
+        self.pending -= bytes * 8;
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let len = self.buf.len();
+        self.buf.resize(len * 2 + SLACK, 0);
     }
 
     /// Appends `n` zero bits.
@@ -62,18 +85,14 @@ impl BitWriter {
     /// Bits written so far.
     #[inline]
     pub fn bit_len(&self) -> u64 {
-        self.out.len() as u64 * 8 + u64::from(self.pending)
+        self.pos as u64 * 8 + u64::from(self.pending)
     }
 
     /// Pads with zeros to a byte boundary and returns the bytes.
     pub fn finish(mut self) -> Vec<u8> {
-        let pad = (8 - self.pending % 8) % 8;
-        self.put(0, pad);
-        while self.pending >= 8 {
-            self.pending -= 8;
-            self.out.push((self.acc >> self.pending) as u8);
-        }
-        self.out
+        self.align();
+        self.buf.truncate(self.pos);
+        self.buf
     }
 }
 
@@ -114,18 +133,22 @@ impl<'a> BitReader<'a> {
                 w.copy_from_slice(chunk);
                 u64::from_be_bytes(w)
             }
-            None => {
-                let mut w = [0u8; 8];
-                if let Some(tail) = self.data.get(self.next..) {
-                    w[..tail.len()].copy_from_slice(tail);
-                }
-                u64::from_be_bytes(w)
-            }
+            None => self.tail_word(),
         };
         self.buf |= word >> self.valid;
         let bytes = (63 - self.valid) / 8;
         self.next += bytes as usize;
         self.valid += bytes * 8;
+    }
+
+    /// The last bytes of the data, zero-padded to a word (zeros past the end).
+    #[cold]
+    fn tail_word(&self) -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(tail) = self.data.get(self.next..) {
+            w[..tail.len()].copy_from_slice(tail);
+        }
+        u64::from_be_bytes(w)
     }
 
     /// The next `n` bits (1..=32), right-aligned, without consuming them.
@@ -134,14 +157,14 @@ impl<'a> BitReader<'a> {
         (self.buf >> (64 - n)) as u32
     }
 
-    /// Consumes `n` bits (at most 32).
+    /// Consumes `n` bits (at most 32) and tops the buffer up again. The refill runs
+    /// every time: cheaper than a branch on the buffer level, which depends on the data
+    /// and so mispredicts.
     #[inline(always)]
     pub fn consume(&mut self, n: u32) {
         self.buf <<= n;
         self.valid -= n;
-        if self.valid < 32 {
-            self.refill();
-        }
+        self.refill();
     }
 
     /// Whether a code word was read past the end of the data (its tail was made up).

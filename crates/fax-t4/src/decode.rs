@@ -36,7 +36,9 @@ pub struct DecodeOptions {
     /// line) decodes until RTC/EOFB or the end of the data.
     pub rows: Option<u32>,
     /// MH/MR: whether lines start with EOL codes (true for T.4 line data and TIFF Class F).
-    /// Fill bits before an EOL are always accepted. Ignored for MMR.
+    /// Fill bits before an EOL are always accepted. `false` means MH without EOLs, every
+    /// row starting on a byte boundary: TIFF Compression 2 ("CCITT RLE"), the counterpart
+    /// of [`crate::EncodeOptions::eol`] = false. Ignored for MMR.
     pub eol: bool,
     /// Resolution to tag the decoded bitmap with.
     pub resolution: Resolution,
@@ -380,28 +382,38 @@ impl LineDecoder {
         self.current.clear();
         let width = self.width;
         let mut pos = 0u32;
-        let mut white = true;
+        // White and black runs alternate, so the loop takes them in pairs and each
+        // table is chosen at compile time. Past the end of the data the reader yields
+        // zeros, which are no run code, so the loop ends; the overrun check below
+        // rejects a line finished on them.
         while pos < width {
-            // Past the end of the data the reader yields zeros, which are no run code,
-            // so this loop ends; the overrun check below rejects a line finished on them.
-            let run = read_run(r, width, white)?;
-            pos += run;
-            if pos > width {
-                return Err(LineError);
+            pos = self.push_run(pos, read_run(r, width, true)?)?;
+            if pos >= width {
+                break;
             }
-            if run == 0 && self.current.last() == Some(pos) {
-                // A zero-length run mid-line: the colour changes back at once.
-                self.current.pop();
-            } else if pos < width {
-                self.current.push(pos);
-            }
-            white = !white;
+            pos = self.push_run(pos, read_run(r, width, false)?)?;
         }
         if r.overran() {
             return Err(LineError);
         }
         self.finish_line();
         Ok(())
+    }
+
+    /// Records a run of `run` pixels starting at `pos`; returns where it ends.
+    #[inline(always)]
+    fn push_run(&mut self, pos: u32, run: u32) -> Result<u32, LineError> {
+        let end = pos + run;
+        if end > self.width {
+            return Err(LineError);
+        }
+        if run == 0 && self.current.last() == Some(pos) {
+            // A zero-length run mid-line: the colour changes back at once.
+            self.current.pop();
+        } else if end < self.width {
+            self.current.push(end);
+        }
+        Ok(end)
     }
 
     /// Two-dimensional line coded against `self.reference`.
@@ -418,64 +430,56 @@ impl LineDecoder {
         // to steps of two except where a change of colour flips the parity.
         let mut b = 0usize;
         loop {
-            let b1 = reference[b];
-            // V0 is most of the modes on a real page: take it without the table.
-            let (mode, len) = if r.peek(1) == 1 {
-                (Mode::Vertical(0), 1)
+            let (mode, len) = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
+            r.consume(u32::from(len));
+            // Vertical modes are most of a page; they share one branch-light path.
+            if let Mode::Vertical(delta) = mode {
+                // Left of pixel 0 wraps to a huge value and fails the width test.
+                let a1 = reference[b].wrapping_add_signed(i32::from(delta));
+                if a1 < a0 || a1 > width {
+                    return Err(LineError);
+                }
+                push_change_from(current, width, a1, a0);
+                a0 = a1;
+                if a0 >= width {
+                    break;
+                }
+                // The colour flipped: b1 is now a neighbour of the old b1, the one on
+                // the left if that is still right of a0 (only possible after VL).
+                // Non-short-circuit `&`: three cheap tests beat a mispredicted branch.
+                let back = (delta < 0) & (b > 0) & (reference[b.saturating_sub(1)] > a0);
+                b = b + 1 - 2 * usize::from(back);
             } else {
-                MODES[r.peek(MODE_LOOKUP_BITS) as usize]
-            };
-            match mode {
-                Mode::Vertical(delta) => {
-                    r.consume(u32::from(len));
-                    // Left of pixel 0 wraps to a huge value and fails the width test.
-                    let a1 = b1.wrapping_add_signed(i32::from(delta));
-                    if a1 < a0 || a1 > width {
-                        return Err(LineError);
+                match mode {
+                    Mode::Pass => {
+                        a0 = reference[b + 1];
+                        if a0 >= width {
+                            break;
+                        }
+                        b += 2;
                     }
-                    push_change(current, width, a1);
-                    a0 = a1;
-                    if a0 >= width {
-                        break;
+                    Mode::Horizontal => {
+                        let white = current.len().is_multiple_of(2);
+                        let run1 = read_run(r, width, white)?;
+                        let run2 = read_run(r, width, !white)?;
+                        let a1 = a0 + run1;
+                        let a2 = a1 + run2;
+                        if a2 > width {
+                            return Err(LineError);
+                        }
+                        push_change_from(current, width, a1, a0);
+                        push_change_from(current, width, a2, a1);
+                        a0 = a2;
+                        if a0 >= width {
+                            break;
+                        }
                     }
-                    // The colour flipped: b1 is now the neighbour of the old b1, the one
-                    // on the left if it is still right of a0 (only possible after VL).
-                    if delta < 0 && b > 0 && reference[b - 1] > a0 {
-                        b -= 1;
-                    } else {
-                        b += 1;
-                    }
+                    _ => return Err(LineError),
                 }
-                Mode::Pass => {
-                    r.consume(u32::from(len));
-                    a0 = reference[b + 1];
-                    if a0 >= width {
-                        break;
-                    }
-                    b += 2;
-                }
-                Mode::Horizontal => {
-                    r.consume(u32::from(len));
-                    let white = current.len().is_multiple_of(2);
-                    let run1 = read_run(r, width, white)?;
-                    let run2 = read_run(r, width, !white)?;
-                    let a1 = a0 + run1;
-                    let a2 = a1 + run2;
-                    if a2 > width {
-                        return Err(LineError);
-                    }
-                    push_change(current, width, a1);
-                    push_change(current, width, a2);
-                    a0 = a2;
-                    if a0 >= width {
-                        break;
-                    }
-                }
-                Mode::Zeros | Mode::Invalid => return Err(LineError),
             }
-            // No overrun check per mode: past the end the reader yields zeros, which no
-            // mode code is, so the loop ends; the check after the loop catches a line
-            // that ended on made-up bits.
+            // Past the end of the data the reader yields zeros, which no mode code is,
+            // so the loop ends; the check after it catches a line that ended on
+            // made-up bits.
             while reference[b] <= a0 {
                 b += 2;
             }
@@ -485,6 +489,20 @@ impl LineDecoder {
         }
         self.finish_line();
         Ok(())
+    }
+}
+
+/// [`push_change`] for a change at `pos` made from position `from` (a0 or a1), which is
+/// never left of the last change: only `pos == from` can cancel a change, so the list
+/// is looked at only then.
+#[inline(always)]
+fn push_change_from(line: &mut ChangeList, width: u32, pos: u32, from: u32) {
+    if pos > from {
+        if pos < width {
+            line.push(pos);
+        }
+    } else {
+        push_change(line, width, pos);
     }
 }
 

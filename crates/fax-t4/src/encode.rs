@@ -14,8 +14,9 @@ use crate::{Bitmap, Error, KFactor, Scheme};
 pub struct EncodeOptions {
     /// MH, MR (with K) or MMR.
     pub scheme: Scheme,
-    /// MH/MR: write an EOL before every line. Line transmission and TIFF Class F need it;
-    /// TIFF Compression=2 style data has none. Ignored for MMR.
+    /// MH: write an EOL before every line. Line transmission and TIFF Class F need it.
+    /// `false` writes TIFF Compression 2 ("CCITT RLE"): no EOLs, every row starting on a
+    /// byte boundary. MR always writes EOLs (its tag bits follow them); MMR never does.
     pub eol: bool,
     /// MH/MR: insert zero fill bits so that every EOL ends on a byte boundary (TIFF
     /// T4Options bit 2). Ignored for MMR.

@@ -6,6 +6,8 @@
 //! with [`SENTINELS`] copies of `width`, so the 2-D coders can look up b1 and b2 (and
 //! step past them) without running off the end.
 
+use crate::bitmap::MAX_WIDTH;
+
 /// How many `width` entries end a change list.
 pub(crate) const SENTINELS: usize = 4;
 
@@ -113,42 +115,53 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
     }
 }
 
-/// Paints the black spans of a row from its changing elements (sentinels allowed) onto
-/// `row`, which must be all white. Positions are clamped to the row.
+/// Paints a row from its changing elements (sentinels allowed), overwriting all of
+/// `row` (`stride_for(width)` bytes). Positions are clamped to the row.
 pub(crate) fn fill_row(changes: &[u32], width: u32, row: &mut [u8]) {
+    // Spans are set in 64-bit words, where most runs on a page fit in one word, and the
+    // words are then stored as bytes; cheaper than setting bytes span by span.
+    let mut words = [0u64; MAX_WIDTH as usize / 64];
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0].min(width), pair[1].min(width));
         if start >= width {
-            return;
+            break;
         }
-        set_span(row, start, end);
+        set_span(&mut words, start, end);
     }
     if let [start] = pairs.remainder() {
         // An odd list: black runs to the end of the row.
-        set_span(row, (*start).min(width), width);
+        set_span(&mut words, (*start).min(width), width);
     }
+    let full_words = row.len() / 8;
+    let mut chunks = row.chunks_exact_mut(8);
+    for (chunk, word) in chunks.by_ref().zip(words.iter()) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    let tail = chunks.into_remainder();
+    let last_word = words[full_words.min(words.len() - 1)].to_be_bytes();
+    let tail_len = tail.len();
+    tail.copy_from_slice(&last_word[..tail_len]);
 }
 
-/// Sets bits [start, end) of a packed row.
-#[inline]
-fn set_span(row: &mut [u8], start: u32, end: u32) {
+/// Sets bits [start, end) of a row held as big-endian 64-bit words.
+#[inline(always)]
+fn set_span(words: &mut [u64], start: u32, end: u32) {
     if start >= end {
         return;
     }
-    let (first_byte, last_byte) = ((start / 8) as usize, ((end - 1) / 8) as usize);
-    let head = 0xffu8 >> (start % 8);
-    let tail = 0xffu8 << (7 - (end - 1) % 8);
-    if first_byte == last_byte {
-        row[first_byte] |= head & tail;
+    let (first, last) = ((start / 64) as usize, ((end - 1) / 64) as usize);
+    let head = u64::MAX >> (start % 64);
+    let tail = u64::MAX << (63 - (end - 1) % 64);
+    if first == last {
+        words[first] |= head & tail;
         return;
     }
-    row[first_byte] |= head;
-    // Most black runs on a page are a few bytes long: a plain loop beats a memset call.
-    for byte in &mut row[first_byte + 1..last_byte] {
-        *byte = 0xff;
+    words[first] |= head;
+    for word in &mut words[first + 1..last] {
+        *word = u64::MAX;
     }
-    row[last_byte] |= tail;
+    words[last] |= tail;
 }
 
 #[cfg(test)]
@@ -204,7 +217,7 @@ mod tests {
                 let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
-                let mut painted = vec![0u8; stride];
+                let mut painted = vec![0x5au8; stride];
                 fill_row(out.as_slice(), width, &mut painted);
                 assert_eq!(painted, row, "width {width}");
             }
