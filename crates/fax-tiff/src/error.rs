@@ -42,6 +42,15 @@ pub enum Error {
         /// The offset pointed to again.
         offset: u32,
     },
+    /// Input: the pages together hold more pixels than
+    /// [`crate::Limits::max_total_pixels`].
+    #[error("page {page} takes the file past {max} pixels, the most this reader accepts")]
+    TooManyPixels {
+        /// The page that crossed the limit (from 1).
+        page: usize,
+        /// The limit.
+        max: u64,
+    },
     /// Input: more pages than [`crate::Limits::max_pages`].
     #[error("the file has more than {max} pages, the most this reader accepts")]
     TooManyPages {

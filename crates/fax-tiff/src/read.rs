@@ -33,6 +33,10 @@ pub struct Limits {
     /// Most coded bytes in one page (all its strips). Default 32 MiB, more than an
     /// uncompressed page of the largest size allowed.
     pub max_page_bytes: u64,
+    /// Most pixels in all pages together. Default 2^30 (128 MiB of bitmaps, some 250
+    /// fine A4 pages): each page is bounded on its own, and this keeps a file of a
+    /// thousand maximal pages from costing gigabytes to convert or extract.
+    pub max_total_pixels: u64,
 }
 
 impl Default for Limits {
@@ -43,6 +47,7 @@ impl Default for Limits {
             max_pages: 1000,
             max_ifd_entries: 512,
             max_page_bytes: 32 << 20,
+            max_total_pixels: 1 << 30,
         }
     }
 }
@@ -268,6 +273,7 @@ impl<'a> Reader<'a> {
         let mut strips = Vec::new();
         let mut seen = HashSet::new();
         let mut offset = first;
+        let mut total_pixels = 0u64;
         while offset != 0 {
             let page = pages.len() + 1;
             if pages.len() >= limits.max_pages as usize {
@@ -283,6 +289,13 @@ impl<'a> Reader<'a> {
             }
             let ifd = file.read_ifd(page, offset, limits.max_ifd_entries)?;
             let (info, page_strips) = parse_page(&file, &ifd, pages.len(), &limits)?;
+            total_pixels += u64::from(info.width) * u64::from(info.height);
+            if total_pixels > limits.max_total_pixels {
+                return Err(Error::TooManyPixels {
+                    page,
+                    max: limits.max_total_pixels,
+                });
+            }
             pages.push(info);
             strips.push(page_strips);
             offset = ifd.next;

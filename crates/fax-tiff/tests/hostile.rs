@@ -123,6 +123,32 @@ fn too_many_pages_are_refused() {
 }
 
 #[test]
+fn too_many_pixels_across_pages_are_refused() {
+    let o = Order::Little;
+    // Eight pages of 16 x 2 = 32 pixels each: 256 in all.
+    let file = build(
+        o,
+        (0..8)
+            .map(|_| PageSpec {
+                entries: bilevel_entries(o, 16, 2, 1),
+                strips: vec![vec![0; 4]],
+            })
+            .collect(),
+    );
+    let mut limits = Limits::default();
+    limits.max_total_pixels = 256;
+    assert_eq!(
+        Reader::with_limits(&file, limits).map(|r| r.page_count()),
+        Ok(8)
+    );
+    limits.max_total_pixels = 255;
+    assert_eq!(
+        Reader::with_limits(&file, limits).err(),
+        Some(Error::TooManyPixels { page: 8, max: 255 })
+    );
+}
+
+#[test]
 fn a_directory_claiming_too_many_entries_is_refused() {
     // Entry count 0xffff at the first directory.
     let mut file = small_page(Order::Little, vec![]);
