@@ -10,8 +10,14 @@
 #![forbid(unsafe_code)]
 
 pub mod caps;
+pub mod engine;
 pub mod frame;
 pub mod ident;
+pub mod outcome;
+pub mod timers;
 
 pub use caps::{Capabilities, Compression, Modulation, Rate, Settings, VerticalResolution};
+pub use engine::{Config, Engine, Input, Output, ReceivedPage, Role, Rx, Tone, Tx};
 pub use frame::{Fcf, Frame, FrameError};
+pub use outcome::{Outcome, Status};
+pub use timers::{Timer, Timers};

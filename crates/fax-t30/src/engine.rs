@@ -1,0 +1,1019 @@
+//! The T.30 state machine: a calling terminal that sends a document and an answering
+//! terminal that receives one, phases A to E, without error correction mode.
+//!
+//! The engine is driven by a physical layer through [`Engine::handle_input`] and
+//! [`Engine::handle_timeout`], and tells it what to do through [`Engine::poll_output`].
+//! Time is a [`Duration`] since the start of the call, always passed in.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use fax_t4::{Bitmap, DecodeOptions, EncodeOptions, Resolution};
+
+use crate::caps::{
+    Capabilities, FALLBACK, PageWidth, SendPreferences, Settings, VerticalResolution,
+    choose_settings, next_slower,
+};
+use crate::frame::{Fcf, Frame};
+use crate::ident;
+use crate::outcome::{Outcome, Status};
+use crate::timers::{Timer, Timers};
+
+/// Which end of the call this terminal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Dialled out: sends CNG, waits for DIS, sends the document.
+    Caller,
+    /// Answered: sends CED and DIS, receives the document.
+    Answerer,
+}
+
+/// Call tones of phase A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Calling tone, 1100 Hz.
+    Cng,
+    /// Called terminal identification, 2100 Hz.
+    Ced,
+}
+
+/// Something for the physical layer to send. Items are sent in the order given, each
+/// after the previous has finished (the physical layer inserts the 75 ms gaps T.30
+/// asks for between signals), and each is acknowledged with [`Input::TxDone`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tx {
+    /// A call tone.
+    Tone(Tone),
+    /// One burst of V.21 HDLC frames; the last has its final bit set.
+    Frames(Vec<Frame>),
+    /// The training check: 1.5 s of zeros at `rate`, after the modem's training.
+    Tcf(crate::caps::Rate),
+    /// A page of T.4 data (with EOLs and RTC) at `rate`, octets in line order (first
+    /// bit in the least significant position).
+    Image {
+        /// Modem and bit rate.
+        rate: crate::caps::Rate,
+        /// The coded page.
+        data: Vec<u8>,
+    },
+}
+
+/// What the physical layer should listen for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rx {
+    /// V.21 HDLC control frames.
+    V21,
+    /// The training check at `rate` (V.21 frames may still arrive instead).
+    Tcf(crate::caps::Rate),
+    /// Page data at `rate` (V.21 frames may still arrive instead).
+    Image(crate::caps::Rate),
+}
+
+/// An event from the physical layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A V.21 HDLC frame (without FCS); `fcs_ok` is false if its check sequence failed.
+    Frame {
+        /// The frame octets, first bit of each in the least significant position.
+        octets: &'a [u8],
+        /// Whether the frame check sequence was good.
+        fcs_ok: bool,
+    },
+    /// High-speed data (TCF or page), octets in line order.
+    Data(&'a [u8]),
+    /// The high-speed signal ended.
+    DataEnd,
+    /// The oldest [`Tx`] not yet acknowledged has been sent completely.
+    TxDone,
+}
+
+/// A page the answering terminal accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedPage {
+    /// The decoded page; damaged rows repaired from the row above.
+    pub bitmap: Bitmap,
+    /// Rows that could not be decoded.
+    pub bad_rows: u32,
+    /// Longest run of consecutive bad rows.
+    pub longest_bad_run: u32,
+    /// The settings the page arrived with.
+    pub settings: Settings,
+}
+
+/// What the engine asks of its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this (after anything sent before it).
+    Transmit(Tx),
+    /// Listen for this from now on.
+    Receive(Rx),
+    /// A page was received and confirmed; store it.
+    Page(ReceivedPage),
+    /// The call is over; hang up.
+    Done(Outcome),
+    /// Nothing more for now: wake the engine with [`Engine::handle_timeout`] at this
+    /// time (if any), or when input arrives.
+    Wait(Option<Duration>),
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Calling or answering.
+    pub role: Role,
+    /// Our station identifier (TSI when sending, CSI when receiving).
+    pub ident: String,
+    /// What we offer (answering) or allow ourselves (calling).
+    pub capabilities: Capabilities,
+    /// Timer durations.
+    pub timers: Timers,
+    /// Largest page, in coded octets, the receiver buffers.
+    pub max_page_bytes: usize,
+    /// Row limit for decoding received pages.
+    pub max_page_rows: u32,
+}
+
+impl Config {
+    /// Defaults for `role`: faxgate's capabilities, T.30's timers, 16 MiB and 20 000
+    /// rows per received page.
+    pub fn new(role: Role) -> Config {
+        Config {
+            role,
+            ident: String::new(),
+            capabilities: Capabilities::faxgate(),
+            timers: Timers::default(),
+            max_page_bytes: 16 << 20,
+            max_page_rows: 20_000,
+        }
+    }
+}
+
+/// Commands are repeated this many times in all before the far end is given up on.
+const MAX_TRIES: u32 = 3;
+/// A page rejected (RTN) this many times ends the call.
+const MAX_PAGE_REJECTS: u32 = 3;
+
+/// States, named for what they wait for, in the order of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Not started.
+    Idle,
+    // Calling terminal.
+    /// Phase B: waiting for DIS (T1).
+    AwaitDis,
+    /// DCS and TCF sent (or being sent); waiting for CFR/FTT (T4).
+    AwaitCfr { tries: u32 },
+    /// A page is being sent.
+    SendingPage,
+    /// Post-page command sent; waiting for MCF/RTP/RTN (T4).
+    AwaitPageResponse { command: Fcf, tries: u32 },
+    /// DCN being sent.
+    Disconnecting,
+    // Answering terminal.
+    /// DIS sent; waiting for DCS (T4 to repeat DIS, until T1).
+    AwaitDcs,
+    /// Waiting for the training check (T2).
+    AwaitTcf,
+    /// Waiting for page data (T2).
+    AwaitPage,
+    /// Page data ended; waiting for the post-page command (T2).
+    AwaitPostPage,
+    /// Last page confirmed; waiting for DCN (T2).
+    AwaitDcn,
+    /// The call is over.
+    Done,
+}
+
+/// A T.30 terminal.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    state: State,
+    outputs: VecDeque<Output>,
+    /// Transmissions handed out and not yet acknowledged.
+    pending_tx: usize,
+    /// Timer to start once every pending transmission is done.
+    timer_after_tx: Option<Timer>,
+    timer: Option<(Timer, Duration)>,
+    /// Answering: when the far end has had long enough to send DCS (T1).
+    t1_deadline: Option<Duration>,
+    started_at: Duration,
+    now: Duration,
+    transcript: Vec<String>,
+    remote_ident: Option<String>,
+    remote_caps: Option<Capabilities>,
+    settings: Option<Settings>,
+    /// Calling: the pages to send, and the next one.
+    pages: Vec<Bitmap>,
+    next_page: usize,
+    confirmed_pages: u32,
+    page_rejects: u32,
+    /// Calling: index into FALLBACK of the fastest rate still allowed.
+    max_rate_index: usize,
+    /// Calling: the page in flight, coded for the current settings.
+    coded_page: Option<Vec<u8>>,
+    /// Answering: TCF statistics and page data as they arrive.
+    tcf_zero_run: u64,
+    tcf_longest_zero_run: u64,
+    page_data: Vec<u8>,
+    page_overflow: bool,
+    /// Answering: the last response sent, to repeat if the command is repeated.
+    last_response: Option<Frame>,
+}
+
+impl Engine {
+    /// A calling terminal that will send `pages`.
+    pub fn sender(config: Config, pages: Vec<Bitmap>) -> Engine {
+        Engine::new(config, pages)
+    }
+
+    /// An answering terminal that will receive.
+    pub fn receiver(config: Config) -> Engine {
+        Engine::new(config, Vec::new())
+    }
+
+    fn new(config: Config, pages: Vec<Bitmap>) -> Engine {
+        Engine {
+            config,
+            state: State::Idle,
+            outputs: VecDeque::new(),
+            pending_tx: 0,
+            timer_after_tx: None,
+            timer: None,
+            t1_deadline: None,
+            started_at: Duration::ZERO,
+            now: Duration::ZERO,
+            transcript: Vec::new(),
+            remote_ident: None,
+            remote_caps: None,
+            settings: None,
+            pages,
+            next_page: 0,
+            confirmed_pages: 0,
+            page_rejects: 0,
+            max_rate_index: 0,
+            coded_page: None,
+            tcf_zero_run: 0,
+            tcf_longest_zero_run: 0,
+            page_data: Vec::new(),
+            page_overflow: false,
+            last_response: None,
+        }
+    }
+
+    /// Starts the call (phase A) at `now`.
+    pub fn start(&mut self, now: Duration) {
+        if self.state != State::Idle {
+            return;
+        }
+        self.now = now;
+        self.started_at = now;
+        match self.config.role {
+            Role::Caller => {
+                if self.pages.is_empty() {
+                    self.finish(Status::Document, Some("no pages to send".into()));
+                    return;
+                }
+                self.transmit(Tx::Tone(Tone::Cng));
+                self.log("-> CNG".into());
+                self.receive(Rx::V21);
+                self.state = State::AwaitDis;
+                self.set_timer(Timer::T1);
+            }
+            Role::Answerer => {
+                self.transmit(Tx::Tone(Tone::Ced));
+                self.log("-> CED".into());
+                self.t1_deadline = Some(now + self.config.timers.t1);
+                self.send_dis();
+            }
+        }
+    }
+
+    /// Whether the call is over.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The transcript so far, one line per signal (`-> DCS V.17 14400 fine MR`).
+    pub fn transcript(&self) -> &[String] {
+        &self.transcript
+    }
+
+    /// The settings in force, once negotiated.
+    pub fn settings(&self) -> Option<Settings> {
+        self.settings
+    }
+
+    /// When the engine next needs [`Engine::handle_timeout`], and for which timer.
+    pub fn deadline(&self) -> Option<(Timer, Duration)> {
+        self.timer
+    }
+
+    /// The next thing to do; [`Output::Wait`] when there is nothing more for now.
+    pub fn poll_output(&mut self) -> Output {
+        self.outputs
+            .pop_front()
+            .unwrap_or(Output::Wait(self.timer.map(|(_, at)| at)))
+    }
+
+    /// Time has reached `now`: fires the running timer if it is due.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.now = now;
+        let Some((timer, at)) = self.timer else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        self.timer = None;
+        self.log(format!("-- {timer} expired"));
+        self.on_timeout(timer);
+    }
+
+    /// An event from the physical layer at `now`.
+    pub fn handle_input(&mut self, now: Duration, input: Input<'_>) {
+        self.now = now;
+        if self.state == State::Done {
+            return;
+        }
+        match input {
+            Input::TxDone => {
+                self.pending_tx = self.pending_tx.saturating_sub(1);
+                if self.pending_tx == 0 {
+                    self.on_all_sent();
+                }
+            }
+            Input::Frame { octets, fcs_ok } => {
+                if !fcs_ok {
+                    self.log("<- (frame with bad FCS)".into());
+                    self.on_bad_frame();
+                    return;
+                }
+                match Frame::parse(octets) {
+                    Ok(frame) => self.on_frame(frame),
+                    Err(e) => self.log(format!("<- (unusable frame: {e})")),
+                }
+            }
+            Input::Data(data) => self.on_data(data),
+            Input::DataEnd => self.on_data_end(),
+        }
+    }
+
+    // ---- output helpers ----
+
+    fn transmit(&mut self, tx: Tx) {
+        self.pending_tx += 1;
+        self.outputs.push_back(Output::Transmit(tx));
+    }
+
+    fn receive(&mut self, rx: Rx) {
+        self.outputs.push_back(Output::Receive(rx));
+    }
+
+    fn log(&mut self, line: String) {
+        self.transcript.push(line);
+    }
+
+    fn set_timer(&mut self, timer: Timer) {
+        self.timer = Some((timer, self.now + self.config.timers.duration(timer)));
+    }
+
+    /// Starts `timer` once every pending transmission has gone out (a response timer
+    /// runs from the end of the command, not its start).
+    fn set_timer_after_tx(&mut self, timer: Timer) {
+        self.timer = None;
+        if self.pending_tx == 0 {
+            self.set_timer(timer);
+        } else {
+            self.timer_after_tx = Some(timer);
+        }
+    }
+
+    fn on_all_sent(&mut self) {
+        if let Some(timer) = self.timer_after_tx.take() {
+            self.set_timer(timer);
+        }
+        match self.state {
+            State::SendingPage => self.send_post_page_command(0),
+            State::Disconnecting => self.finish(Status::Ok, None),
+            _ => {}
+        }
+    }
+
+    fn send_frames(&mut self, frames: Vec<Frame>) {
+        let count = frames.len();
+        let frames: Vec<Frame> = frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut f)| {
+                f.x_bit = self.config.role == Role::Caller;
+                f.last = i + 1 == count;
+                f
+            })
+            .collect();
+        for f in &frames {
+            let line = format!("-> {}", describe(f));
+            self.log(line);
+        }
+        self.transmit(Tx::Frames(frames));
+    }
+
+    fn finish(&mut self, status: Status, detail: Option<String>) {
+        if self.state == State::Done {
+            return;
+        }
+        self.state = State::Done;
+        self.timer = None;
+        let outcome = Outcome {
+            status,
+            pages: self.confirmed_pages,
+            remote_ident: self.remote_ident.clone(),
+            settings: self.settings,
+            duration: self.now.saturating_sub(self.started_at),
+            detail,
+        };
+        self.log(format!("== {} ({})", status.text(), status.code()));
+        self.outputs.push_back(Output::Done(outcome));
+    }
+
+    /// Ends the call after telling the far end (DCN), for failures seen locally.
+    fn abort(&mut self, status: Status, detail: String) {
+        self.send_frames(vec![Frame::bare(Fcf::Dcn)]);
+        self.finish(status, Some(detail));
+    }
+
+    // ---- events ----
+
+    fn on_timeout(&mut self, timer: Timer) {
+        match (&self.state, timer) {
+            (State::AwaitDis, _) => self.finish(Status::NoAnswer, Some("T1 expired".into())),
+            (State::AwaitCfr { tries }, _) => {
+                let tries = *tries;
+                if tries + 1 >= MAX_TRIES {
+                    self.abort(Status::NoResponse, "no response to DCS".into());
+                } else {
+                    self.send_dcs_and_tcf(tries + 1);
+                }
+            }
+            (State::AwaitPageResponse { command, tries }, _) => {
+                let (command, tries) = (*command, *tries);
+                if tries + 1 >= MAX_TRIES {
+                    self.abort(Status::NoResponse, format!("no response to {command}"));
+                } else {
+                    self.repeat_post_page_command(command, tries + 1);
+                }
+            }
+            (State::AwaitDcs, _) => {
+                if self.t1_deadline.is_some_and(|t1| self.now >= t1) {
+                    self.finish(Status::NoCommand, Some("no DCS before T1".into()));
+                } else {
+                    self.send_dis();
+                }
+            }
+            (State::AwaitDcn, _) => {
+                // Every page is confirmed; a lost DCN changes nothing.
+                self.finish(Status::Ok, Some("no DCN after the last page".into()));
+            }
+            (State::AwaitTcf | State::AwaitPage | State::AwaitPostPage, _) => {
+                self.finish(Status::NoCommand, Some(format!("{timer} expired")));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_bad_frame(&mut self) {
+        // A receiver asks for the command again; a sender waits for T4 and repeats it.
+        if matches!(self.state, State::AwaitPostPage | State::AwaitDcs) {
+            self.send_frames(vec![Frame::bare(Fcf::Crp)]);
+            self.receive(Rx::V21);
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) {
+        self.log(format!("<- {}", describe(&frame)));
+        if frame.fcf == Fcf::Dcn {
+            let status = match self.state {
+                State::AwaitDcn | State::Disconnecting => Status::Ok,
+                _ if self.config.role == Role::Answerer
+                    && self.confirmed_pages > 0
+                    && self.state == State::AwaitDcs =>
+                {
+                    Status::Ok
+                }
+                _ => Status::RemoteDisconnected,
+            };
+            self.finish(status, Some("DCN received".into()));
+            return;
+        }
+        match self.config.role {
+            Role::Caller => self.caller_frame(frame),
+            Role::Answerer => self.answerer_frame(frame),
+        }
+    }
+
+    // ---- calling terminal ----
+
+    fn caller_frame(&mut self, frame: Frame) {
+        match (&self.state, frame.fcf) {
+            (_, Fcf::Csi) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (_, Fcf::Nsf) => {}
+            (State::AwaitDis | State::AwaitCfr { .. }, Fcf::Dis) => {
+                let tries = match self.state {
+                    State::AwaitCfr { tries } => tries + 1,
+                    _ => 0,
+                };
+                if tries >= MAX_TRIES {
+                    self.abort(Status::NoResponse, "DIS repeated after DCS".into());
+                    return;
+                }
+                match Capabilities::from_octets(&frame.info) {
+                    Ok(caps) if !caps.ready_to_receive => {
+                        self.abort(Status::NotReceiving, "DIS bit 10 clear".into());
+                    }
+                    Ok(caps) => {
+                        self.remote_caps = Some(caps);
+                        self.send_dcs_and_tcf(tries);
+                    }
+                    Err(e) => self.abort(Status::Protocol, format!("bad DIS: {e}")),
+                }
+            }
+            (State::AwaitCfr { .. }, Fcf::Cfr) => {
+                // Later retrains (after RTP) start from the rate that worked.
+                if let Some(s) = self.settings {
+                    self.max_rate_index = next_slower(s.rate) - 1;
+                }
+                self.send_page();
+            }
+            (State::AwaitCfr { .. }, Fcf::Ftt) => {
+                let Some(settings) = self.settings else {
+                    return;
+                };
+                self.max_rate_index = next_slower(settings.rate);
+                self.send_dcs_and_tcf(0);
+            }
+            (State::AwaitCfr { tries }, Fcf::Crp) => {
+                let tries = *tries;
+                self.send_dcs_and_tcf(tries + 1);
+            }
+            (State::AwaitPageResponse { command, .. }, response) => {
+                let command = *command;
+                self.caller_page_response(command, response);
+            }
+            (_, other) => {
+                self.log(format!("   ({other} ignored here)"));
+            }
+        }
+    }
+
+    /// Negotiates against the far end's DIS and sends TSI, DCS and the training check.
+    fn send_dcs_and_tcf(&mut self, tries: u32) {
+        let Some(remote) = self.remote_caps else {
+            return;
+        };
+        let Some(first) = self.pages.first() else {
+            return;
+        };
+        let prefs = SendPreferences {
+            local: self.config.capabilities,
+            resolution: VerticalResolution::of_lpi(first.resolution().y_dpi),
+            width: PageWidth::of_pixels(first.width()).unwrap_or(PageWidth::A4),
+        };
+        let Some(settings) = choose_settings(&prefs, &remote, self.max_rate_index) else {
+            let status = if self.max_rate_index == 0 {
+                Status::Incompatible
+            } else {
+                Status::TrainingFailed
+            };
+            self.abort(status, "no rate left to try".into());
+            return;
+        };
+        if self.settings.is_some_and(|s| s.rate != settings.rate) {
+            self.log(format!("   falling back to {}", settings.rate));
+        }
+        self.settings = Some(settings);
+        self.coded_page = None;
+        let mut frames = Vec::new();
+        if !self.config.ident.is_empty() {
+            frames.push(Frame::new(Fcf::Tsi, ident::encode(&self.config.ident)));
+        }
+        frames.push(Frame::new(Fcf::Dcs, settings.to_octets()));
+        self.send_frames(frames);
+        self.transmit(Tx::Tcf(settings.rate));
+        self.log(format!("-> TCF {}", settings.rate));
+        self.receive(Rx::V21);
+        self.state = State::AwaitCfr { tries };
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn send_page(&mut self) {
+        let Some(settings) = self.settings else {
+            return;
+        };
+        let data = match self.coded_page.take() {
+            Some(data) => data,
+            None => match self.code_page(self.next_page, &settings) {
+                Ok(data) => data,
+                Err(detail) => {
+                    self.abort(Status::Document, detail);
+                    return;
+                }
+            },
+        };
+        self.log(format!(
+            "-> page {} ({} octets at {})",
+            self.next_page + 1,
+            data.len(),
+            settings.rate
+        ));
+        // Kept until the page is confirmed, for a resend after RTN.
+        self.coded_page = Some(data.clone());
+        self.transmit(Tx::Image {
+            rate: settings.rate,
+            data,
+        });
+        self.timer = None;
+        self.state = State::SendingPage;
+    }
+
+    /// Codes page `index` for `settings`: fitted to the negotiated width and
+    /// resolution, coded with EOLs, minimum line length and RTC, in line bit order.
+    fn code_page(&self, index: usize, settings: &Settings) -> Result<Vec<u8>, String> {
+        let page = self
+            .pages
+            .get(index)
+            .ok_or_else(|| format!("page {} does not exist", index + 1))?;
+        let fitted = fit_page(page, settings)
+            .map_err(|e| format!("page {} cannot be converted: {e}", index + 1))?;
+        let scheme = settings
+            .compression
+            .scheme(settings.resolution, settings.ecm.is_some());
+        let mut data = fax_t4::encode(
+            &fitted,
+            &EncodeOptions::line(scheme, settings.min_bits_per_line()),
+        );
+        fax_t4::bits::reverse_bits_in_place(&mut data);
+        Ok(data)
+    }
+
+    fn post_page_command(&self) -> Fcf {
+        if self.next_page + 1 < self.pages.len() {
+            Fcf::Mps
+        } else {
+            Fcf::Eop
+        }
+    }
+
+    fn send_post_page_command(&mut self, tries: u32) {
+        let command = self.post_page_command();
+        self.repeat_post_page_command(command, tries);
+    }
+
+    fn repeat_post_page_command(&mut self, command: Fcf, tries: u32) {
+        self.send_frames(vec![Frame::bare(command)]);
+        self.receive(Rx::V21);
+        self.state = State::AwaitPageResponse { command, tries };
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn caller_page_response(&mut self, command: Fcf, response: Fcf) {
+        match response {
+            Fcf::Mcf | Fcf::Pip | Fcf::Rtp => {
+                self.confirmed_pages += 1;
+                self.next_page += 1;
+                self.page_rejects = 0;
+                self.coded_page = None;
+                if command == Fcf::Eop {
+                    self.state = State::Disconnecting;
+                    self.send_frames(vec![Frame::bare(Fcf::Dcn)]);
+                    self.timer = None;
+                } else if response == Fcf::Rtp {
+                    // Retrain before the next page.
+                    self.send_dcs_and_tcf(0);
+                } else {
+                    self.send_page();
+                }
+            }
+            Fcf::Rtn | Fcf::Pin => {
+                self.page_rejects += 1;
+                if self.page_rejects >= MAX_PAGE_REJECTS {
+                    self.abort(
+                        Status::PageRejected,
+                        format!(
+                            "page {} rejected {} times",
+                            self.next_page + 1,
+                            self.page_rejects
+                        ),
+                    );
+                    return;
+                }
+                // Retrain one rate lower and send the page again.
+                if let Some(s) = self.settings {
+                    self.max_rate_index = next_slower(s.rate).min(FALLBACK.len() - 1);
+                }
+                self.send_dcs_and_tcf(0);
+            }
+            Fcf::Crp => {
+                let tries = match self.state {
+                    State::AwaitPageResponse { tries, .. } => tries,
+                    _ => 0,
+                };
+                self.repeat_post_page_command(command, tries + 1);
+            }
+            other => self.log(format!("   ({other} ignored here)")),
+        }
+    }
+
+    // ---- answering terminal ----
+
+    fn send_dis(&mut self) {
+        let mut caps = self.config.capabilities;
+        caps.ready_to_receive = true;
+        let mut frames = Vec::new();
+        if !self.config.ident.is_empty() {
+            frames.push(Frame::new(Fcf::Csi, ident::encode(&self.config.ident)));
+        }
+        frames.push(Frame::new(Fcf::Dis, caps.to_octets()));
+        self.send_frames(frames);
+        self.receive(Rx::V21);
+        self.state = State::AwaitDcs;
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn answerer_frame(&mut self, frame: Frame) {
+        match (&self.state, frame.fcf) {
+            (_, Fcf::Tsi) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (_, Fcf::Nss | Fcf::Sub | Fcf::Sid) => {}
+            (_, Fcf::Dcs) => match Settings::from_octets(&frame.info) {
+                Ok(settings) => {
+                    self.settings = Some(settings);
+                    self.tcf_zero_run = 0;
+                    self.tcf_longest_zero_run = 0;
+                    self.receive(Rx::Tcf(settings.rate));
+                    self.state = State::AwaitTcf;
+                    self.set_timer(Timer::T2);
+                }
+                Err(e) => self.abort(Status::Protocol, format!("bad DCS: {e}")),
+            },
+            (_, Fcf::Crp) => {
+                if let Some(response) = self.last_response.clone() {
+                    self.send_frames(vec![response]);
+                } else {
+                    self.send_dis();
+                }
+            }
+            (State::AwaitPostPage, command @ (Fcf::Mps | Fcf::Eop | Fcf::Eom))
+            | (State::AwaitPostPage, command @ (Fcf::PriMps | Fcf::PriEop | Fcf::PriEom)) => {
+                self.answer_page(command);
+            }
+            (State::AwaitPage | State::AwaitDcn | State::AwaitDcs, command)
+                if is_post_page(command) && self.page_data.is_empty() =>
+            {
+                // Our response was lost and the command repeated: answer it again.
+                if let Some(response) = self.last_response.clone() {
+                    self.send_frames(vec![response]);
+                    self.after_response(command, true);
+                } else {
+                    self.answer_page(command);
+                }
+            }
+            (_, other) => self.log(format!("   ({other} ignored here)")),
+        }
+    }
+
+    fn on_data(&mut self, data: &[u8]) {
+        match self.state {
+            State::AwaitTcf => {
+                for &octet in data {
+                    if octet == 0 {
+                        self.tcf_zero_run += 8;
+                    } else {
+                        // Count the zero bits around the first and last 1 bits too.
+                        let run = self.tcf_zero_run + u64::from(octet.trailing_zeros());
+                        self.tcf_longest_zero_run = self.tcf_longest_zero_run.max(run);
+                        self.tcf_zero_run = u64::from(octet.leading_zeros());
+                    }
+                }
+            }
+            State::AwaitPage => {
+                if self.page_data.len() + data.len() > self.config.max_page_bytes {
+                    self.page_overflow = true;
+                } else {
+                    self.page_data.extend_from_slice(data);
+                }
+                // Data is flowing: the sender is alive.
+                self.set_timer(Timer::T2);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_data_end(&mut self) {
+        match self.state {
+            State::AwaitTcf => {
+                self.tcf_longest_zero_run = self.tcf_longest_zero_run.max(self.tcf_zero_run);
+                let Some(settings) = self.settings else {
+                    return;
+                };
+                // T.30 §5.3.2: the check is 1.5 s of zeros; accept if at least one
+                // second of it arrived unbroken.
+                let good = self.tcf_longest_zero_run >= u64::from(settings.rate.bps);
+                self.log(format!(
+                    "   TCF: longest run of zeros {} bits at {}",
+                    self.tcf_longest_zero_run, settings.rate
+                ));
+                if good {
+                    self.respond(Frame::bare(Fcf::Cfr));
+                    self.page_data.clear();
+                    self.page_overflow = false;
+                    self.receive(Rx::Image(settings.rate));
+                    self.state = State::AwaitPage;
+                    self.set_timer_after_tx(Timer::T2);
+                } else {
+                    self.respond(Frame::bare(Fcf::Ftt));
+                    self.receive(Rx::V21);
+                    self.state = State::AwaitDcs;
+                    self.set_timer_after_tx(Timer::T2);
+                }
+            }
+            State::AwaitPage => {
+                self.receive(Rx::V21);
+                self.state = State::AwaitPostPage;
+                self.set_timer(Timer::T2);
+            }
+            _ => {}
+        }
+    }
+
+    fn respond(&mut self, frame: Frame) {
+        self.last_response = Some(frame.clone());
+        self.send_frames(vec![frame]);
+    }
+
+    /// Judges the page just received and answers the post-page command.
+    fn answer_page(&mut self, command: Fcf) {
+        let Some(settings) = self.settings else {
+            self.abort(Status::Protocol, format!("{command} before DCS"));
+            return;
+        };
+        if self.page_overflow {
+            self.abort(Status::PageTooLarge, "page data over the limit".into());
+            return;
+        }
+        let mut data = std::mem::take(&mut self.page_data);
+        fax_t4::bits::reverse_bits_in_place(&mut data);
+        let scheme = settings
+            .compression
+            .scheme(settings.resolution, settings.ecm.is_some());
+        let mut options = DecodeOptions::new(scheme, settings.width.pixels());
+        options.resolution = Resolution {
+            x_dpi: 204,
+            y_dpi: settings.resolution.lpi(),
+        };
+        options.limits.max_rows = self.config.max_page_rows;
+        let response = match fax_t4::decode(&data, &options) {
+            Ok(page) => {
+                let rows = page.bitmap.height().max(1);
+                // T.30 leaves the threshold to the receiver: up to 5 % bad rows and no
+                // burst over 10 is readable (RTP asks for a retrain); none is perfect.
+                let verdict = if page.bad_rows == 0 {
+                    Fcf::Mcf
+                } else if page.bad_rows * 20 <= rows && page.longest_bad_run <= 10 {
+                    Fcf::Rtp
+                } else {
+                    Fcf::Rtn
+                };
+                self.log(format!(
+                    "   page {}: {} rows, {} bad, longest bad run {}",
+                    self.confirmed_pages + 1,
+                    page.bitmap.height(),
+                    page.bad_rows,
+                    page.longest_bad_run
+                ));
+                if verdict != Fcf::Rtn && page.bitmap.height() > 0 {
+                    self.confirmed_pages += 1;
+                    self.outputs.push_back(Output::Page(ReceivedPage {
+                        bitmap: page.bitmap,
+                        bad_rows: page.bad_rows,
+                        longest_bad_run: page.longest_bad_run,
+                        settings,
+                    }));
+                    verdict
+                } else {
+                    Fcf::Rtn
+                }
+            }
+            Err(e) => {
+                self.log(format!("   page undecodable: {e}"));
+                Fcf::Rtn
+            }
+        };
+        self.respond(Frame::bare(response));
+        self.after_response(command, response != Fcf::Rtn);
+    }
+
+    /// Where to go after answering a post-page command.
+    fn after_response(&mut self, command: Fcf, accepted: bool) {
+        let Some(settings) = self.settings else {
+            return;
+        };
+        let retrain = matches!(
+            self.last_response.as_ref().map(|f| f.fcf),
+            Some(Fcf::Rtp | Fcf::Rtn)
+        );
+        match command {
+            Fcf::Eop | Fcf::PriEop if accepted => {
+                self.receive(Rx::V21);
+                self.state = State::AwaitDcn;
+                self.set_timer_after_tx(Timer::T2);
+            }
+            Fcf::Eom | Fcf::PriEom if accepted => self.send_dis(),
+            _ if retrain || !accepted => {
+                self.receive(Rx::V21);
+                self.state = State::AwaitDcs;
+                self.set_timer_after_tx(Timer::T2);
+            }
+            _ => {
+                self.page_data.clear();
+                self.page_overflow = false;
+                self.receive(Rx::Image(settings.rate));
+                self.state = State::AwaitPage;
+                self.set_timer_after_tx(Timer::T2);
+            }
+        }
+    }
+}
+
+fn is_post_page(fcf: Fcf) -> bool {
+    matches!(
+        fcf,
+        Fcf::Mps | Fcf::Eop | Fcf::Eom | Fcf::PriMps | Fcf::PriEop | Fcf::PriEom
+    )
+}
+
+/// A frame as the transcript shows it: DCS and DIS with their content, identifiers in
+/// clear.
+pub fn describe(frame: &Frame) -> String {
+    match frame.fcf {
+        Fcf::Dcs => match Settings::from_octets(&frame.info) {
+            Ok(s) => format!("DCS {s}"),
+            Err(e) => format!("DCS (invalid: {e})"),
+        },
+        Fcf::Dis | Fcf::Dtc => match Capabilities::from_octets(&frame.info) {
+            Ok(c) => {
+                let mut parts = vec![frame.fcf.name().to_string()];
+                let m = c.modems;
+                for (has, name) in [(m.v17, "V.17"), (m.v29, "V.29"), (m.v27ter, "V.27ter")] {
+                    if has {
+                        parts.push(name.into());
+                    }
+                }
+                for (has, name) in [
+                    (c.fine, "fine"),
+                    (c.superfine, "superfine"),
+                    (c.mr, "MR"),
+                    (c.mmr, "MMR"),
+                    (c.ecm, "ECM"),
+                ] {
+                    if has {
+                        parts.push(name.into());
+                    }
+                }
+                parts.join(" ")
+            }
+            Err(e) => format!("{} (invalid: {e})", frame.fcf),
+        },
+        Fcf::Tsi | Fcf::Csi | Fcf::Cig => {
+            format!("{} \"{}\"", frame.fcf, ident::decode(&frame.info))
+        }
+        other => other.name().to_string(),
+    }
+}
+
+/// Brings a page to the negotiated width and resolution.
+fn fit_page(page: &Bitmap, settings: &Settings) -> Result<Bitmap, fax_t4::Error> {
+    let width = settings.width.pixels();
+    let mut page = if page.width() > width {
+        fax_t4::convert::reduce_width(page, width)?
+    } else if page.width() < width {
+        // A narrow page is placed at the left of a white line of the right width.
+        let mut wide = Bitmap::with_width(width, page.resolution())?;
+        let mut row = vec![0u8; wide.stride()];
+        for src in page.rows() {
+            row.fill(0);
+            row[..src.len()].copy_from_slice(src);
+            wide.push_row(&row)?;
+        }
+        wide
+    } else {
+        page.clone()
+    };
+    let lpi = settings.resolution.lpi();
+    if VerticalResolution::of_lpi(page.resolution().y_dpi) != settings.resolution {
+        page = fax_t4::convert::to_vertical_resolution(&page, lpi)?;
+    }
+    page.set_resolution(Resolution {
+        x_dpi: 204,
+        y_dpi: lpi,
+    });
+    Ok(page)
+}
