@@ -469,9 +469,8 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// What faxgate offers by default: every modem, fine and superfine, MR, A3 width,
-    /// unlimited length, no scan line minimum. ECM (and with it MMR) is not offered:
-    /// the engine does not implement it yet.
+    /// What faxgate offers by default: every modem, fine and superfine, MR, MMR, ECM,
+    /// A3 width, unlimited length, no scan line minimum.
     pub fn faxgate() -> Capabilities {
         Capabilities {
             t38: false,
@@ -481,8 +480,8 @@ impl Capabilities {
             fine: true,
             superfine: true,
             mr: true,
-            mmr: false,
-            ecm: false,
+            mmr: true,
+            ecm: true,
             ecm_64_preferred: false,
             max_width: PageWidth::A3,
             max_length: PageLength::Unlimited,

@@ -14,6 +14,7 @@ use crate::caps::{
     Capabilities, FALLBACK, PageWidth, SendPreferences, Settings, VerticalResolution,
     choose_settings, next_slower,
 };
+use crate::ecm::{BlockReceiver, PPRS_BEFORE_CTC, PageBlocks, PartialPage};
 use crate::frame::{Fcf, Frame};
 use crate::ident;
 use crate::outcome::{Outcome, Status};
@@ -56,6 +57,13 @@ pub enum Tx {
         /// The coded page.
         data: Vec<u8>,
     },
+    /// An ECM block: HDLC frames (FCD ..., RCP x3) at `rate`.
+    EcmBlock {
+        /// Modem and bit rate.
+        rate: crate::caps::Rate,
+        /// The frames, in order.
+        frames: Vec<Frame>,
+    },
 }
 
 /// What the physical layer should listen for.
@@ -67,14 +75,25 @@ pub enum Rx {
     Tcf(crate::caps::Rate),
     /// Page data at `rate` (V.21 frames may still arrive instead).
     Image(crate::caps::Rate),
+    /// ECM frames at `rate`, delivered as [`Input::EcmFrame`] (V.21 frames may still
+    /// arrive instead).
+    Ecm(crate::caps::Rate),
 }
 
 /// An event from the physical layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input<'a> {
-    /// A V.21 HDLC frame (without FCS); `fcs_ok` is false if its check sequence failed.
+    /// A V.21 HDLC control frame (without FCS); `fcs_ok` is false if its check
+    /// sequence failed.
     Frame {
         /// The frame octets, first bit of each in the least significant position.
+        octets: &'a [u8],
+        /// Whether the frame check sequence was good.
+        fcs_ok: bool,
+    },
+    /// A high-speed ECM frame (FCD or RCP, without FCS).
+    EcmFrame {
+        /// The frame octets, as for [`Input::Frame`].
         octets: &'a [u8],
         /// Whether the frame check sequence was good.
         fcs_ok: bool,
@@ -167,6 +186,12 @@ enum State {
     SendingPage,
     /// Post-page command sent; waiting for MCF/RTP/RTN (T4).
     AwaitPageResponse { command: Fcf, tries: u32 },
+    /// An ECM block (or its corrections) is being sent.
+    SendingBlock,
+    /// PPS sent; waiting for MCF/PPR/RNR (T4).
+    AwaitPpsResponse { tries: u32 },
+    /// CTC sent after repeated PPRs; waiting for CTR (T4).
+    AwaitCtr { tries: u32 },
     /// DCN being sent.
     Disconnecting,
     // Answering terminal.
@@ -176,6 +201,10 @@ enum State {
     AwaitTcf,
     /// Waiting for page data (T2).
     AwaitPage,
+    /// Waiting for the frames of an ECM block (T2).
+    AwaitEcmBlock,
+    /// ECM block ended; waiting for PPS (T2).
+    AwaitPps,
     /// Page data ended; waiting for the post-page command (T2).
     AwaitPostPage,
     /// Last page confirmed; waiting for DCN (T2).
@@ -219,6 +248,17 @@ pub struct Engine {
     page_overflow: bool,
     /// Answering: the last response sent, to repeat if the command is repeated.
     last_response: Option<Frame>,
+    /// Calling, ECM: the page in flight as blocks of frames, PPRs for this block,
+    /// pages sent (the PPS page counter), and when RNR flow control started.
+    blocks: Option<PageBlocks>,
+    pprs: u32,
+    pages_started: u32,
+    rnr_since: Option<Duration>,
+    /// Answering, ECM: the block being received and the last block acknowledged.
+    block_rx: BlockReceiver,
+    last_block: Option<(u8, u8)>,
+    /// Answering: T2 expiries in a row while waiting for the sender.
+    t2_expiries: u32,
 }
 
 impl Engine {
@@ -258,6 +298,13 @@ impl Engine {
             page_data: Vec::new(),
             page_overflow: false,
             last_response: None,
+            blocks: None,
+            pprs: 0,
+            pages_started: 0,
+            rnr_since: None,
+            block_rx: BlockReceiver::default(),
+            last_block: None,
+            t2_expiries: 0,
         }
     }
 
@@ -354,6 +401,15 @@ impl Engine {
                     Err(e) => self.log(format!("<- (unusable frame: {e})")),
                 }
             }
+            Input::EcmFrame { octets, fcs_ok } => {
+                // A damaged ECM frame is simply missing; the PPS exchange recovers it.
+                if fcs_ok
+                    && let Ok(frame) = Frame::parse(octets)
+                    && matches!(frame.fcf, Fcf::Fcd | Fcf::Rcp)
+                {
+                    self.on_frame(frame);
+                }
+            }
             Input::Data(data) => self.on_data(data),
             Input::DataEnd => self.on_data_end(),
         }
@@ -395,6 +451,7 @@ impl Engine {
         }
         match self.state {
             State::SendingPage => self.send_post_page_command(0),
+            State::SendingBlock => self.send_pps(0),
             State::Disconnecting => self.finish(Status::Ok, None),
             _ => {}
         }
@@ -463,6 +520,22 @@ impl Engine {
                     self.repeat_post_page_command(command, tries + 1);
                 }
             }
+            (State::AwaitPpsResponse { tries }, _) => {
+                let tries = *tries;
+                if tries + 1 >= MAX_TRIES {
+                    self.abort(Status::NoResponse, "no response to PPS".into());
+                } else {
+                    self.send_pps(tries + 1);
+                }
+            }
+            (State::AwaitCtr { tries }, _) => {
+                let tries = *tries;
+                if tries + 1 >= MAX_TRIES {
+                    self.abort(Status::NoResponse, "no response to CTC".into());
+                } else {
+                    self.send_ctc(tries + 1);
+                }
+            }
             (State::AwaitDcs, _) => {
                 if self.t1_deadline.is_some_and(|t1| self.now >= t1) {
                     self.finish(Status::NoCommand, Some("no DCS before T1".into()));
@@ -474,8 +547,22 @@ impl Engine {
                 // Every page is confirmed; a lost DCN changes nothing.
                 self.finish(Status::Ok, Some("no DCN after the last page".into()));
             }
-            (State::AwaitTcf | State::AwaitPage | State::AwaitPostPage, _) => {
-                self.finish(Status::NoCommand, Some(format!("{timer} expired")));
+            (
+                State::AwaitTcf
+                | State::AwaitPage
+                | State::AwaitPostPage
+                | State::AwaitEcmBlock
+                | State::AwaitPps,
+                _,
+            ) => {
+                // The sender may be repeating a command we answered (its T4 plus the
+                // command's own length exceeds one T2): wait a few T2s before giving up.
+                self.t2_expiries += 1;
+                if self.t2_expiries >= MAX_TRIES {
+                    self.finish(Status::NoCommand, Some(format!("{timer} expired")));
+                } else {
+                    self.set_timer(Timer::T2);
+                }
             }
             _ => {}
         }
@@ -483,14 +570,28 @@ impl Engine {
 
     fn on_bad_frame(&mut self) {
         // A receiver asks for the command again; a sender waits for T4 and repeats it.
-        if matches!(self.state, State::AwaitPostPage | State::AwaitDcs) {
+        // In these states a V.21 frame can only be a command (or a repeat of one).
+        if matches!(
+            self.state,
+            State::AwaitPostPage
+                | State::AwaitDcs
+                | State::AwaitPps
+                | State::AwaitEcmBlock
+                | State::AwaitPage
+                | State::AwaitDcn
+        ) && self.last_response.is_some()
+        {
             self.send_frames(vec![Frame::bare(Fcf::Crp)]);
             self.receive(Rx::V21);
         }
     }
 
     fn on_frame(&mut self, frame: Frame) {
-        self.log(format!("<- {}", describe(&frame)));
+        self.t2_expiries = 0;
+        // ECM data frames are summed up per block, not logged one by one.
+        if !matches!(frame.fcf, Fcf::Fcd | Fcf::Rcp) {
+            self.log(format!("<- {}", describe(&frame)));
+        }
         if frame.fcf == Fcf::Dcn {
             let status = match self.state {
                 State::AwaitDcn | State::Disconnecting => Status::Ok,
@@ -559,6 +660,14 @@ impl Engine {
                 let command = *command;
                 self.caller_page_response(command, response);
             }
+            (State::AwaitPpsResponse { tries }, response) => {
+                let tries = *tries;
+                self.caller_pps_response(tries, response, &frame.info);
+            }
+            (State::AwaitCtr { .. }, Fcf::Ctr) => {
+                self.pprs = 0;
+                self.send_block();
+            }
             (_, other) => {
                 self.log(format!("   ({other} ignored here)"));
             }
@@ -625,6 +734,13 @@ impl Engine {
             data.len(),
             settings.rate
         ));
+        if let Some(frame_size) = settings.ecm {
+            self.pages_started += 1;
+            self.pprs = 0;
+            self.blocks = Some(PageBlocks::new(data, frame_size.octets()));
+            self.send_block();
+            return;
+        }
         // Kept until the page is confirmed, for a resend after RTN.
         self.coded_page = Some(data.clone());
         self.transmit(Tx::Image {
@@ -647,10 +763,14 @@ impl Engine {
         let scheme = settings
             .compression
             .scheme(settings.resolution, settings.ecm.is_some());
-        let mut data = fax_t4::encode(
-            &fitted,
-            &EncodeOptions::line(scheme, settings.min_bits_per_line()),
-        );
+        // Under ECM the data is protected frame by frame: no line padding, and MMR
+        // ends with EOFB as T.6 has it.
+        let options = match (settings.ecm, scheme) {
+            (Some(_), fax_t4::Scheme::Mmr) => EncodeOptions::tiff(scheme),
+            (Some(_), _) => EncodeOptions::line(scheme, 0),
+            (None, _) => EncodeOptions::line(scheme, settings.min_bits_per_line()),
+        };
+        let mut data = fax_t4::encode(&fitted, &options);
         fax_t4::bits::reverse_bits_in_place(&mut data);
         Ok(data)
     }
@@ -723,6 +843,137 @@ impl Engine {
         }
     }
 
+    // ---- calling terminal, ECM ----
+
+    fn send_block(&mut self) {
+        let (Some(settings), Some(blocks)) = (self.settings, self.blocks.as_ref()) else {
+            return;
+        };
+        let frames = blocks.burst();
+        let fcd = frames.iter().filter(|f| f.fcf == Fcf::Fcd).count();
+        self.log(format!(
+            "-> block {} of page {}: {fcd} frames at {}",
+            blocks.block() + 1,
+            self.next_page + 1,
+            settings.rate
+        ));
+        let frames = frames
+            .into_iter()
+            .map(|mut f| {
+                f.last = false;
+                f
+            })
+            .collect();
+        self.transmit(Tx::EcmBlock {
+            rate: settings.rate,
+            frames,
+        });
+        self.timer = None;
+        self.state = State::SendingBlock;
+    }
+
+    fn send_pps(&mut self, tries: u32) {
+        let Some(blocks) = self.blocks.as_ref() else {
+            return;
+        };
+        let pps = PartialPage {
+            command: blocks.is_last_block().then(|| self.post_page_command()),
+            page: (self.pages_started.wrapping_sub(1) & 0xff) as u8,
+            block: (blocks.block() & 0xff) as u8,
+            frames: blocks.frames_in_block(),
+        };
+        let name = pps.command.map_or("NULL", Fcf::name);
+        self.send_frames(vec![Frame::new(Fcf::Pps, pps.to_info(true))]);
+        if let Some(line) = self.transcript.last_mut() {
+            *line = format!("-> PPS-{name}");
+        }
+        self.receive(Rx::V21);
+        self.state = State::AwaitPpsResponse { tries };
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn send_ctc(&mut self, tries: u32) {
+        let Some(settings) = self.settings else {
+            return;
+        };
+        // CTC carries the first two octets of a DCS: the new rate in bits 11-14.
+        let info = settings.to_octets().into_iter().take(2).collect();
+        self.log(format!("   continuing to correct at {}", settings.rate));
+        self.send_frames(vec![Frame::new(Fcf::Ctc, info)]);
+        self.receive(Rx::V21);
+        self.state = State::AwaitCtr { tries };
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn caller_pps_response(&mut self, tries: u32, response: Fcf, info: &[u8]) {
+        match response {
+            Fcf::Mcf => {
+                self.rnr_since = None;
+                self.pprs = 0;
+                let more = self.blocks.as_mut().is_some_and(PageBlocks::next_block);
+                if more {
+                    self.send_block();
+                } else {
+                    let command = self.post_page_command();
+                    self.blocks = None;
+                    self.caller_page_response(command, Fcf::Mcf);
+                }
+            }
+            Fcf::Ppr => {
+                self.rnr_since = None;
+                let Some(blocks) = self.blocks.as_mut() else {
+                    return;
+                };
+                let count = blocks.apply_ppr(info);
+                self.log(format!("   {count} frames to send again"));
+                if count == 0 {
+                    // A PPR naming nothing: treat as confirmation of the block.
+                    self.caller_pps_response(tries, Fcf::Mcf, info);
+                    return;
+                }
+                self.pprs += 1;
+                if self.pprs >= PPRS_BEFORE_CTC {
+                    let Some(settings) = self.settings else {
+                        return;
+                    };
+                    let slower = FALLBACK
+                        .iter()
+                        .skip(next_slower(settings.rate))
+                        .copied()
+                        .find(|r| {
+                            self.remote_caps.is_some_and(|c| c.modems.supports(*r))
+                                && self.config.capabilities.modems.supports(*r)
+                        });
+                    match slower {
+                        Some(rate) => {
+                            self.settings = Some(Settings { rate, ..settings });
+                            self.pprs = 0;
+                            self.send_ctc(0);
+                        }
+                        None => {
+                            self.abort(Status::PageRejected, "ECM block never got through".into())
+                        }
+                    }
+                } else {
+                    self.send_block();
+                }
+            }
+            Fcf::Rnr => {
+                let since = *self.rnr_since.get_or_insert(self.now);
+                if self.now.saturating_sub(since) > self.config.timers.t5 {
+                    self.abort(Status::NoResponse, "receiver not ready until T5".into());
+                } else {
+                    self.send_frames(vec![Frame::bare(Fcf::Rr)]);
+                    self.receive(Rx::V21);
+                    self.state = State::AwaitPpsResponse { tries: 0 };
+                    self.set_timer_after_tx(Timer::T4);
+                }
+            }
+            Fcf::Crp => self.send_pps(tries + 1),
+            other => self.log(format!("   ({other} ignored here)")),
+        }
+    }
+
     // ---- answering terminal ----
 
     fn send_dis(&mut self) {
@@ -761,6 +1012,50 @@ impl Engine {
                     self.send_dis();
                 }
             }
+            (_, Fcf::Fcd) => {
+                if let Some(size) = self.settings.and_then(|s| s.ecm) {
+                    self.block_rx.store(&frame.info, size.octets());
+                }
+                if self.state == State::AwaitEcmBlock {
+                    // Frames are flowing: the sender is alive.
+                    self.set_timer(Timer::T2);
+                }
+            }
+            (State::AwaitEcmBlock, Fcf::Rcp) => self.await_pps(),
+            (_, Fcf::Rcp) => {}
+            (State::AwaitEcmBlock | State::AwaitPps | State::AwaitDcn, Fcf::Pps) => {
+                match PartialPage::from_info(&frame.info) {
+                    Some(pps) => self.answer_pps(pps),
+                    None => self.abort(Status::Protocol, "malformed PPS".into()),
+                }
+            }
+            (State::AwaitEcmBlock | State::AwaitPps, Fcf::Ctc) => {
+                let Some(settings) = self.settings else {
+                    return;
+                };
+                let mut dcs = settings.to_octets();
+                for (i, octet) in frame.info.iter().take(2).enumerate() {
+                    dcs[i] = *octet;
+                }
+                match Settings::from_octets(&dcs) {
+                    Ok(new) => {
+                        self.settings = Some(Settings {
+                            rate: new.rate,
+                            ..settings
+                        });
+                        self.respond(Frame::bare(Fcf::Ctr));
+                        self.receive(Rx::Ecm(new.rate));
+                        self.state = State::AwaitEcmBlock;
+                        self.set_timer_after_tx(Timer::T2);
+                    }
+                    Err(e) => self.abort(Status::Protocol, format!("bad CTC: {e}")),
+                }
+            }
+            (State::AwaitEcmBlock | State::AwaitPps, Fcf::Rr) => {
+                if let Some(response) = self.last_response.clone() {
+                    self.send_frames(vec![response]);
+                }
+            }
             (State::AwaitPostPage, command @ (Fcf::Mps | Fcf::Eop | Fcf::Eom))
             | (State::AwaitPostPage, command @ (Fcf::PriMps | Fcf::PriEop | Fcf::PriEom)) => {
                 self.answer_page(command);
@@ -781,6 +1076,7 @@ impl Engine {
     }
 
     fn on_data(&mut self, data: &[u8]) {
+        self.t2_expiries = 0;
         match self.state {
             State::AwaitTcf => {
                 for &octet in data {
@@ -809,6 +1105,7 @@ impl Engine {
 
     fn on_data_end(&mut self) {
         match self.state {
+            State::AwaitEcmBlock => self.await_pps(),
             State::AwaitTcf => {
                 self.tcf_longest_zero_run = self.tcf_longest_zero_run.max(self.tcf_zero_run);
                 let Some(settings) = self.settings else {
@@ -823,11 +1120,7 @@ impl Engine {
                 ));
                 if good {
                     self.respond(Frame::bare(Fcf::Cfr));
-                    self.page_data.clear();
-                    self.page_overflow = false;
-                    self.receive(Rx::Image(settings.rate));
-                    self.state = State::AwaitPage;
-                    self.set_timer_after_tx(Timer::T2);
+                    self.listen_for_page(settings);
                 } else {
                     self.respond(Frame::bare(Fcf::Ftt));
                     self.receive(Rx::V21);
@@ -875,7 +1168,8 @@ impl Engine {
                 let rows = page.bitmap.height().max(1);
                 // T.30 leaves the threshold to the receiver: up to 5 % bad rows and no
                 // burst over 10 is readable (RTP asks for a retrain); none is perfect.
-                let verdict = if page.bad_rows == 0 {
+                let verdict = if page.bad_rows == 0 || settings.ecm.is_some() {
+                    // ECM data arrives exact; what damage it has was sent that way.
                     Fcf::Mcf
                 } else if page.bad_rows * 20 <= rows && page.longest_bad_run <= 10 {
                     Fcf::Rtp
@@ -932,14 +1226,78 @@ impl Engine {
                 self.state = State::AwaitDcs;
                 self.set_timer_after_tx(Timer::T2);
             }
-            _ => {
-                self.page_data.clear();
-                self.page_overflow = false;
-                self.receive(Rx::Image(settings.rate));
-                self.state = State::AwaitPage;
-                self.set_timer_after_tx(Timer::T2);
-            }
+            _ => self.listen_for_page(settings),
         }
+    }
+
+    /// Gets ready for the next page's data (non-ECM) or first block (ECM).
+    fn listen_for_page(&mut self, settings: Settings) {
+        self.page_data.clear();
+        self.page_overflow = false;
+        if settings.ecm.is_some() {
+            self.receive(Rx::Ecm(settings.rate));
+            self.state = State::AwaitEcmBlock;
+        } else {
+            self.receive(Rx::Image(settings.rate));
+            self.state = State::AwaitPage;
+        }
+        self.set_timer_after_tx(Timer::T2);
+    }
+
+    /// The block's frames ended: the PPS comes next, on V.21.
+    fn await_pps(&mut self) {
+        self.receive(Rx::V21);
+        self.state = State::AwaitPps;
+        self.set_timer(Timer::T2);
+    }
+
+    fn answer_pps(&mut self, pps: PartialPage) {
+        let Some(settings) = self.settings else {
+            return;
+        };
+        let name = pps.command.map_or("NULL", Fcf::name);
+        if let Some(line) = self.transcript.last_mut() {
+            *line = format!("<- PPS-{name}");
+        }
+        if self.last_block == Some((pps.page, pps.block)) {
+            // Our MCF was lost and the PPS repeated: confirm again, change nothing.
+            self.respond(Frame::bare(Fcf::Mcf));
+            match pps.command {
+                Some(command) => self.after_response(command, true),
+                None => self.listen_for_page_block(settings),
+            }
+            return;
+        }
+        if let Some(map) = self.block_rx.missing(pps.frames) {
+            let count: u32 = map.iter().map(|b| b.count_ones()).sum();
+            self.log(format!("   {count} frames missing"));
+            self.respond(Frame::new(Fcf::Ppr, map));
+            self.receive(Rx::Ecm(settings.rate));
+            self.state = State::AwaitEcmBlock;
+            self.set_timer_after_tx(Timer::T2);
+            return;
+        }
+        let block = self.block_rx.take(pps.frames);
+        if self.page_data.len() + block.len() > self.config.max_page_bytes {
+            self.abort(Status::PageTooLarge, "page data over the limit".into());
+            return;
+        }
+        self.page_data.extend_from_slice(&block);
+        self.last_block = Some((pps.page, pps.block));
+        match pps.command {
+            None => {
+                self.respond(Frame::bare(Fcf::Mcf));
+                self.listen_for_page_block(settings);
+            }
+            Some(command) => self.answer_page(command),
+        }
+    }
+
+    /// More blocks of the same page follow.
+    fn listen_for_page_block(&mut self, settings: Settings) {
+        self.receive(Rx::Ecm(settings.rate));
+        self.state = State::AwaitEcmBlock;
+        self.set_timer_after_tx(Timer::T2);
     }
 }
 

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod caps;
+pub mod ecm;
 pub mod engine;
 pub mod frame;
 pub mod ident;

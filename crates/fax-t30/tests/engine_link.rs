@@ -31,13 +31,22 @@ fn receiver(config: impl FnOnce(&mut Config)) -> Engine {
     Engine::receiver(c)
 }
 
+/// A receiver without error correction: the non-ECM procedure.
+fn plain_receiver(config: impl FnOnce(&mut Config)) -> Engine {
+    receiver(|c| {
+        c.capabilities.ecm = false;
+        c.capabilities.mmr = false;
+        config(c);
+    })
+}
+
 const LIMIT: Duration = Duration::from_secs(600);
 
 #[test]
 fn three_fine_pages_arrive_identical() {
     let pages = vec![chart(1), chart(2), chart(3)];
     let call = run_call(
-        [sender(pages.clone()), receiver(|_| {})],
+        [sender(pages.clone()), plain_receiver(|_| {})],
         Impairments::default(),
         1,
         LIMIT,
@@ -75,7 +84,7 @@ fn an_old_receiver_gets_standard_resolution_mh_at_v29() {
     let call = run_call(
         [
             sender(pages.clone()),
-            receiver(|c| {
+            plain_receiver(|c| {
                 c.capabilities.modems = Modems {
                     v27ter: true,
                     v29: true,
@@ -113,7 +122,7 @@ fn an_old_receiver_gets_standard_resolution_mh_at_v29() {
 fn failed_training_falls_back_and_refusal_at_every_rate_ends_the_call() {
     // Every TCF spoiled: the sender walks down all eight rates, then gives up.
     let call = run_call(
-        [sender(vec![chart(2)]), receiver(|_| {})],
+        [sender(vec![chart(2)]), plain_receiver(|_| {})],
         Impairments {
             spoil_tcf: 100,
             ..Impairments::default()
@@ -138,7 +147,7 @@ fn failed_training_falls_back_and_refusal_at_every_rate_ends_the_call() {
 
     // Half the TCFs spoiled: the call still completes, possibly at a lower rate.
     let call = run_call(
-        [sender(vec![chart(2)]), receiver(|_| {})],
+        [sender(vec![chart(2)]), plain_receiver(|_| {})],
         Impairments {
             spoil_tcf: 50,
             ..Impairments::default()
@@ -159,7 +168,7 @@ fn lost_and_corrupted_frames_are_repeated_and_never_change_the_pages() {
     let mut completed = 0;
     for seed in 1..=24 {
         let call = run_call(
-            [sender(pages.clone()), receiver(|_| {})],
+            [sender(pages.clone()), plain_receiver(|_| {})],
             Impairments {
                 corrupt_frames: 10,
                 drop_frames: 10,
@@ -190,7 +199,7 @@ fn lost_and_corrupted_frames_are_repeated_and_never_change_the_pages() {
 #[test]
 fn a_slightly_damaged_page_is_accepted_with_rtp() {
     let call = run_call(
-        [sender(vec![chart(3)]), receiver(|_| {})],
+        [sender(vec![chart(3)]), plain_receiver(|_| {})],
         Impairments {
             page_bit_errors: 40,
             ..Impairments::default()
@@ -210,7 +219,7 @@ fn a_slightly_damaged_page_is_accepted_with_rtp() {
 #[test]
 fn a_badly_damaged_page_is_rejected_sent_again_and_finally_given_up() {
     let call = run_call(
-        [sender(vec![chart(3)]), receiver(|_| {})],
+        [sender(vec![chart(3)]), plain_receiver(|_| {})],
         Impairments {
             page_bit_errors: 3000,
             ..Impairments::default()
@@ -230,7 +239,7 @@ fn a_badly_damaged_page_is_rejected_sent_again_and_finally_given_up() {
 #[test]
 fn nobody_answering_ends_with_no_answer_after_t1() {
     // The far end never sends anything: a receiver that is already done.
-    let mut silent = receiver(|_| {});
+    let mut silent = plain_receiver(|_| {});
     let mut config = Config::new(Role::Caller);
     config.ident = "x".into();
     let caller = Engine::sender(config, vec![chart(1)]);
@@ -260,4 +269,158 @@ fn nobody_answering_ends_with_no_answer_after_t1() {
     assert_eq!(outcome.status.text(), "no answer from a fax machine");
     assert_eq!(outcome.duration, Duration::from_secs(35));
     silent.start(Duration::ZERO);
+}
+
+fn ecm_receiver(frame_64: bool) -> Engine {
+    receiver(|c| c.capabilities.ecm_64_preferred = frame_64)
+}
+
+#[test]
+fn ecm_mmr_pages_arrive_identical() {
+    let pages = vec![chart(1), chart(8)];
+    let call = run_call(
+        [sender(pages.clone()), ecm_receiver(false)],
+        Impairments::default(),
+        11,
+        LIMIT,
+    );
+    assert_eq!(
+        call.outcomes[0].as_ref().map(|o| o.status),
+        Some(Status::Ok),
+        "{:#?}",
+        call.transcripts
+    );
+    assert_eq!(
+        call.outcomes[1].as_ref().map(|o| o.status),
+        Some(Status::Ok)
+    );
+    let caller = call.transcripts[0].join("\n");
+    assert!(
+        caller.contains("-> DCS V.17 14400 fine MMR ECM"),
+        "{caller}"
+    );
+    assert!(caller.contains("-> PPS-MPS\n<- MCF"), "{caller}");
+    assert!(caller.contains("-> PPS-EOP\n<- MCF\n-> DCN"), "{caller}");
+    assert_eq!(call.pages.len(), 2);
+    for (got, sent) in call.pages.iter().zip(&pages) {
+        assert_eq!(&got.bitmap, sent);
+    }
+}
+
+#[test]
+fn ecm_corrections_resend_only_the_damaged_frames() {
+    let pages = vec![chart(3), chart(4)];
+    let call = run_call(
+        [sender(pages.clone()), ecm_receiver(true)],
+        Impairments {
+            corrupt_ecm_frames: 5,
+            ..Impairments::default()
+        },
+        12,
+        LIMIT,
+    );
+    let caller = call.transcripts[0].join("\n");
+    assert_eq!(
+        call.outcomes[0].as_ref().map(|o| o.status),
+        Some(Status::Ok),
+        "{caller}"
+    );
+    assert!(caller.contains("<- PPR"), "{caller}");
+    assert!(caller.contains("frames to send again"), "{caller}");
+    for (got, sent) in call.pages.iter().zip(&pages) {
+        assert_eq!(got.bad_rows, 0);
+        assert_eq!(&got.bitmap, sent);
+    }
+    assert_eq!(call.pages.len(), 2);
+}
+
+#[test]
+fn a_page_larger_than_one_block_goes_in_several() {
+    let path = format!(
+        "{}/../../testdata/docs/stress-dither_poppler-mono_1728x2292.pbm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let page =
+        fax_t4::pbm::read(&std::fs::read(path).expect("pbm"), Resolution::FINE).expect("pbm");
+    let call = run_call(
+        [sender(vec![page.clone()]), ecm_receiver(false)],
+        Impairments {
+            corrupt_ecm_frames: 1,
+            ..Impairments::default()
+        },
+        13,
+        Duration::from_secs(3600),
+    );
+    let caller = call.transcripts[0].join("\n");
+    assert_eq!(
+        call.outcomes[0].as_ref().map(|o| o.status),
+        Some(Status::Ok),
+        "{caller}"
+    );
+    // 515 kB of MMR in 64 kB blocks.
+    assert!(caller.contains("-> block 8 of page 1"), "{caller}");
+    assert!(caller.contains("-> PPS-NULL\n<- MCF"), "{caller}");
+    assert_eq!(call.pages.len(), 1);
+    assert_eq!(call.pages[0].bitmap, page);
+}
+
+#[test]
+fn persistent_ecm_errors_step_the_rate_down_with_ctc() {
+    let call = run_call(
+        [sender(vec![chart(5)]), ecm_receiver(false)],
+        Impairments {
+            corrupt_ecm_frames: 60,
+            ..Impairments::default()
+        },
+        14,
+        Duration::from_secs(3600),
+    );
+    let caller = call.transcripts[0].join("\n");
+    assert!(caller.contains("-> CTC"), "{caller}");
+    assert!(caller.contains("<- CTR"), "{caller}");
+    // Either it got through at a lower rate or gave up cleanly; never wrong pixels.
+    let tx = call.outcomes[0].as_ref().expect("finished");
+    assert!(
+        matches!(tx.status, Status::Ok | Status::PageRejected),
+        "{caller}"
+    );
+    for page in &call.pages {
+        assert_eq!(page.bitmap, chart(5));
+    }
+}
+
+#[test]
+fn ten_ecm_pages_through_a_lossy_line_arrive_identical() {
+    let pages: Vec<Bitmap> = (0..10).map(|i| chart(1 + i % 8)).collect();
+    let mut completed = 0;
+    for seed in 20..26 {
+        let call = run_call(
+            [sender(pages.clone()), ecm_receiver(false)],
+            Impairments {
+                corrupt_ecm_frames: 5,
+                corrupt_frames: 5,
+                drop_frames: 5,
+                ..Impairments::default()
+            },
+            seed,
+            Duration::from_secs(3600),
+        );
+        let tx = call.outcomes[0].as_ref().expect("finished");
+        for (got, sent) in call.pages.iter().zip(&pages) {
+            assert_eq!(&got.bitmap, sent, "seed {seed}");
+        }
+        if tx.status == Status::Ok {
+            completed += 1;
+            assert_eq!(call.pages.len(), 10, "seed {seed}");
+            assert_eq!(tx.pages, 10);
+        } else {
+            assert!(
+                matches!(tx.status, Status::NoResponse | Status::RemoteDisconnected),
+                "seed {seed}: {:?}\n{}",
+                tx.status,
+                call.transcripts[0].join("\n")
+            );
+        }
+    }
+    assert_eq!(completed, 6, "only {completed} of 6 completed");
 }

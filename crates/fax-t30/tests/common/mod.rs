@@ -34,7 +34,15 @@ impl Rng {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Delivery {
     Frame(Vec<u8>, bool),
-    Data { rate: fax_t30::Rate, data: Vec<u8> },
+    EcmFrame {
+        rate: fax_t30::Rate,
+        octets: Vec<u8>,
+        ok: bool,
+    },
+    Data {
+        rate: fax_t30::Rate,
+        data: Vec<u8>,
+    },
     DataEnd(fax_t30::Rate),
     TxDone,
 }
@@ -71,6 +79,8 @@ pub struct Impairments {
     pub spoil_tcf: u32,
     /// Octets of page data flipped per page (line noise).
     pub page_bit_errors: u32,
+    /// Percent of ECM frames delivered with a bad FCS.
+    pub corrupt_ecm_frames: u32,
 }
 
 /// The result of a simulated call.
@@ -170,6 +180,17 @@ pub fn run_call(
                         fcs_ok,
                     },
                 ),
+                Delivery::EcmFrame { rate, octets, ok } => {
+                    if rx[to] == Rx::Ecm(rate) {
+                        engines[to].handle_input(
+                            now,
+                            Input::EcmFrame {
+                                octets: &octets,
+                                fcs_ok: ok,
+                            },
+                        );
+                    }
+                }
                 Delivery::Data { rate, data } => {
                     if listening_at(rx[to], rate) {
                         engines[to].handle_input(now, Input::Data(&data));
@@ -247,6 +268,18 @@ fn signal(
                     (end, Delivery::DataEnd(rate)),
                 ],
             )
+        }
+        Tx::EcmBlock { rate, frames } => {
+            let training = Duration::from_millis(1400);
+            let mut t = start + training;
+            let mut out = Vec::new();
+            for f in frames {
+                let octets = f.to_octets();
+                t += bits(octets.len() + 3, rate.bps);
+                let ok = !rng.chance(imp.corrupt_ecm_frames);
+                out.push((t, Delivery::EcmFrame { rate, octets, ok }));
+            }
+            (t, out)
         }
         Tx::Image { rate, mut data } => {
             for _ in 0..imp.page_bit_errors {
