@@ -166,6 +166,9 @@ pub enum Error {
     /// Caller: a `Software` value that is not printable ASCII.
     #[error("Software {0:?} must be printable ASCII")]
     InvalidSoftware(String),
+    /// Caller: an `ImageDescription` value that is not printable ASCII.
+    #[error("ImageDescription {0:?} must be printable ASCII")]
+    InvalidDescription(String),
     /// Caller: a page to write with no rows, or a coded page of impossible size.
     #[error("page {page}: cannot write a page of {width}x{height} pixels")]
     PageSize {

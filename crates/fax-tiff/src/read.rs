@@ -188,6 +188,8 @@ pub struct PageInfo {
     pub consecutive_bad_fax_lines: Option<u32>,
     /// The Software tag.
     pub software: Option<String>,
+    /// The ImageDescription tag (for a received fax, the sender's identifier).
+    pub image_description: Option<String>,
     /// The DateTime tag.
     pub date_time: Option<String>,
 }
@@ -718,6 +720,7 @@ fn parse_page(
         clean_fax_data,
         consecutive_bad_fax_lines: optional(tags::CONSECUTIVE_BAD_FAX_LINES)?,
         software: text(tags::SOFTWARE)?,
+        image_description: text(tags::IMAGE_DESCRIPTION)?,
         date_time: text(tags::DATE_TIME)?,
     };
     Ok((info, strips))

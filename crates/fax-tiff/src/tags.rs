@@ -7,6 +7,7 @@ pub(crate) const BITS_PER_SAMPLE: u16 = 0x0102; // 258
 pub(crate) const COMPRESSION: u16 = 0x0103; // 259
 pub(crate) const PHOTOMETRIC: u16 = 0x0106; // 262
 pub(crate) const FILL_ORDER: u16 = 0x010a; // 266
+pub(crate) const IMAGE_DESCRIPTION: u16 = 0x010e; // 270
 pub(crate) const STRIP_OFFSETS: u16 = 0x0111; // 273
 pub(crate) const SAMPLES_PER_PIXEL: u16 = 0x0115; // 277
 pub(crate) const ROWS_PER_STRIP: u16 = 0x0116; // 278
@@ -47,6 +48,7 @@ pub(crate) fn name(tag: u16) -> &'static str {
         T6_OPTIONS => "T6Options",
         RESOLUTION_UNIT => "ResolutionUnit",
         PAGE_NUMBER => "PageNumber",
+        IMAGE_DESCRIPTION => "ImageDescription",
         SOFTWARE => "Software",
         DATE_TIME => "DateTime",
         TILE_WIDTH => "TileWidth",

@@ -82,6 +82,9 @@ pub struct WriteOptions {
     pub fill_order: FillOrder,
     /// The Software tag, printable ASCII.
     pub software: Option<String>,
+    /// The ImageDescription tag, printable ASCII: for a received fax, the sender's
+    /// station identifier.
+    pub image_description: Option<String>,
     /// The DateTime tag, `YYYY:MM:DD HH:MM:SS`. This crate reads no clock; the caller
     /// says what time it is.
     pub date_time: Option<String>,
@@ -92,6 +95,7 @@ impl Default for WriteOptions {
         WriteOptions {
             fill_order: FillOrder::LsbFirst,
             software: None,
+            image_description: None,
             date_time: None,
         }
     }
@@ -129,10 +133,16 @@ impl Writer {
     /// A writer with no pages. Fails on a Software or DateTime value that cannot be
     /// written.
     pub fn new(options: WriteOptions) -> Result<Writer, Error> {
+        let printable = |text: &str| text.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
         if let Some(software) = &options.software
-            && !software.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+            && !printable(software)
         {
             return Err(Error::InvalidSoftware(software.clone()));
+        }
+        if let Some(description) = &options.image_description
+            && !printable(description)
+        {
+            return Err(Error::InvalidDescription(description.clone()));
         }
         if let Some(date_time) = &options.date_time
             && !is_tiff_date_time(date_time)
@@ -274,6 +284,9 @@ impl Writer {
         }
         if let Some(t6) = page.t6_options {
             fields.push(Field::long(tags::T6_OPTIONS, t6));
+        }
+        if let Some(description) = &self.options.image_description {
+            fields.push(Field::ascii(tags::IMAGE_DESCRIPTION, description));
         }
         if let Some(software) = &self.options.software {
             fields.push(Field::ascii(tags::SOFTWARE, software));

@@ -41,6 +41,7 @@ fn every_encoding_and_fill_order_round_trips_pixels_and_tags() {
             let options = WriteOptions {
                 fill_order,
                 software: Some("faxgate test".to_string()),
+                image_description: None,
                 date_time: Some("2024:02:29 12:34:56".to_string()),
             };
             let file = fax_tiff::write(&pages, encoding, &options).expect("pages are writable");
@@ -195,11 +196,17 @@ fn layout_is_little_endian_sorted_and_word_aligned() {
     let pages = vec![odd_page(), odd_page()];
     let options = WriteOptions {
         software: Some("odd".to_string()),
+        image_description: Some("+44 20 7946 0000".to_string()),
         date_time: Some("2024:01:01 00:00:00".to_string()),
         ..WriteOptions::default()
     };
     let file =
         fax_tiff::write(&pages, PageEncoding::Ccitt(Scheme::Mh), &options).expect("writable");
+    let reader = fax_tiff::Reader::new(&file).expect("readable");
+    assert_eq!(
+        reader.pages()[1].image_description.as_deref(),
+        Some("+44 20 7946 0000")
+    );
     let u16_at = |at: usize| u16::from_le_bytes([file[at], file[at + 1]]);
     let u32_at =
         |at: usize| u32::from_le_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]);
@@ -216,8 +223,8 @@ fn layout_is_little_endian_sorted_and_word_aligned() {
             "tags not sorted: {tags:?}"
         );
         for expected in [
-            254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 282, 283, 292, 296, 297, 305,
-            306,
+            254, 256, 257, 258, 259, 262, 266, 270, 273, 277, 278, 279, 282, 283, 292, 296, 297,
+            305, 306,
         ] {
             assert!(tags.contains(&expected), "tag {expected} missing");
         }

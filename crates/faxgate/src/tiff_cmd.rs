@@ -38,6 +38,8 @@ struct PageJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     software: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    image_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     date_time: Option<String>,
 }
 
@@ -69,6 +71,7 @@ impl From<&PageInfo> for PageJson {
             clean_fax_data: info.clean_fax_data,
             consecutive_bad_fax_lines: info.consecutive_bad_fax_lines,
             software: info.software.clone(),
+            image_description: info.image_description.clone(),
             date_time: info.date_time.clone(),
         }
     }
