@@ -463,14 +463,25 @@ pub struct ReceiverStats {
     pub malformed: u64,
     /// Datagrams whose primary packet had already been seen or given up.
     pub duplicates: u64,
-    /// Packets delivered, by how they arrived: primary, redundancy, FEC.
-    pub delivered: [u64; 3],
+    /// Packets handed back as they arrived in their own datagram.
+    pub delivered_primary: u64,
+    /// Packets handed back from a redundant copy.
+    pub delivered_redundancy: u64,
+    /// Packets handed back rebuilt from parity.
+    pub delivered_fec: u64,
     /// Packets reported lost.
     pub lost: u64,
     /// Jumps in the peer's numbering.
     pub jumps: u64,
     /// FEC information ignored because its span or stride is beyond what is kept.
     pub fec_ignored: u64,
+}
+
+impl ReceiverStats {
+    /// Packets handed back, however they arrived.
+    pub fn delivered(&self) -> u64 {
+        self.delivered_primary + self.delivered_redundancy + self.delivered_fec
+    }
 }
 
 /// The largest `reorder_window`.
@@ -781,11 +792,11 @@ impl UdptlReceiver {
         let (Some(ifp), Some(via)) = (slot.ifp.clone(), slot.via) else {
             return false;
         };
-        self.stats.delivered[match via {
-            Via::Primary => 0,
-            Via::Redundancy => 1,
-            Via::Fec => 2,
-        }] += 1;
+        *match via {
+            Via::Primary => &mut self.stats.delivered_primary,
+            Via::Redundancy => &mut self.stats.delivered_redundancy,
+            Via::Fec => &mut self.stats.delivered_fec,
+        } += 1;
         self.out.push_back(Received::Ifp {
             seq: number as u16,
             ifp,

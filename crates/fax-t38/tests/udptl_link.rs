@@ -200,10 +200,7 @@ fn run(
         &mut outcome,
     );
     let stats = receiver.stats();
-    assert_eq!(
-        stats.delivered.iter().sum::<u64>(),
-        outcome.delivered.len() as u64
-    );
+    assert_eq!(stats.delivered(), outcome.delivered.len() as u64);
     assert_eq!(stats.lost, outcome.lost.len() as u64);
     (outcome, arrived)
 }
