@@ -10,18 +10,21 @@
 //!   (redundant copies of earlier packets, or parity FEC), and the receive side that puts
 //!   them back in order, recovers what it can and reports what it could not.
 //!
+//! - [`terminal`]: a T.38 fax terminal, the `fax-t30` engine speaking those packets:
+//!   signals become paced IFP sequences, incoming packets become frames and page data.
+//!
 //! This crate never does I/O, never reads a clock and never panics on input: datagrams come
 //! from the network and an attacker controls them, so every decoder is total and bounds
-//! every count and length by the bytes actually present. Time, where the receiver needs it
-//! to stop waiting for a lost packet, is a number of microseconds passed in by the caller.
-//! It knows nothing of T.30: what an indicator or an HDLC frame means is the caller's
-//! business.
+//! every count and length by the bytes actually present. Time (for pacing, and for the
+//! receiver to stop waiting for a lost packet) is passed in by the caller. The codec
+//! layers know nothing of T.30; only [`terminal`] joins the two.
 
 #![forbid(unsafe_code)]
 
 mod error;
 pub mod ifp;
 mod per;
+pub mod terminal;
 pub mod udptl;
 
 pub use error::Error;

@@ -1,12 +1,14 @@
 //! faxgate: fax server and email-to-fax gateway.
 //!
-//! This binary is the edge of the system: it owns files, the clock and the command line,
-//! and hands bytes to the pure crates (`fax-t4`, `fax-tiff`) that do the work. Errors from
+//! This binary is the edge of the system: it owns files, sockets, the clock and the
+//! command line, and hands bytes to the pure crates (`fax-t4`, `fax-tiff`, `fax-t30`,
+//! `fax-t38`) that do the work. Errors from
 //! those crates get the file and page they concern attached here.
 
 #![forbid(unsafe_code)]
 
 mod convert;
+mod fax_cmd;
 mod tiff_cmd;
 
 use std::path::PathBuf;
@@ -33,6 +35,79 @@ enum Command {
     /// Inspect and decode TIFF files.
     #[command(subcommand)]
     Tiff(TiffCommand),
+    /// Send or receive one fax over T.38 (fax over IP, UDPTL over UDP).
+    #[command(subcommand)]
+    Fax(FaxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FaxCommand {
+    /// Call a T.38 endpoint and send a fax TIFF.
+    ///
+    /// Prints one JSON line with the result and exits 0 only if every page was
+    /// confirmed by the receiver.
+    Send {
+        /// The T.38 endpoint (UDPTL) to send to.
+        #[arg(long, value_name = "HOST:PORT")]
+        t38: String,
+        /// Local UDP port to send from (0: any free port).
+        #[arg(long, value_name = "P", default_value_t = 0)]
+        local_port: u16,
+        #[command(flatten)]
+        call: CallArgs,
+        /// The fax to send: a TIFF (any compression faxgate reads); pages are converted
+        /// to what the receiver accepts.
+        file: PathBuf,
+    },
+    /// Wait for a T.38 call and receive a fax into a TIFF Class F file.
+    ///
+    /// The far end's address is learned from its first packet. Prints one JSON line
+    /// with the result and exits 0 only if a fax was received completely.
+    Receive {
+        /// Address and UDP port to listen on.
+        #[arg(long, value_name = "HOST:PORT")]
+        t38_listen: String,
+        /// Where to write the received fax (with the received-fax quality tags and the
+        /// sender's identifier).
+        #[arg(short, long, value_name = "OUT.tif")]
+        output: PathBuf,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CallArgs {
+    /// Use error correction mode when the far end has it (the default).
+    #[arg(long, overrides_with = "no_ecm")]
+    ecm: bool,
+    /// Never use error correction mode (and so never MMR).
+    #[arg(long)]
+    no_ecm: bool,
+    /// Our station identifier (up to 20 characters, usually the fax number).
+    #[arg(long, value_name = "ID", default_value = "")]
+    ident: String,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// UDPTL redundancy: how many earlier packets each datagram repeats.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    redundancy: usize,
+    /// Print the T.30 transcript (frames, training, pages) on stderr.
+    #[arg(long)]
+    trace: bool,
+}
+
+impl CallArgs {
+    fn options(&self) -> fax_cmd::CallOptions {
+        fax_cmd::CallOptions {
+            ecm: !self.no_ecm,
+            ident: self.ident.clone(),
+            trace: self.trace,
+            timeout: std::time::Duration::from_secs(self.timeout),
+            redundancy: self.redundancy,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,12 +183,26 @@ enum TiffCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Convert(args) => convert::run(&args),
-        Command::Tiff(TiffCommand::Info { file }) => tiff_cmd::info(&file),
-        Command::Tiff(TiffCommand::Extract { file, output }) => tiff_cmd::extract(&file, &output),
+        Command::Convert(args) => convert::run(&args).map(|()| true),
+        Command::Tiff(TiffCommand::Info { file }) => tiff_cmd::info(&file).map(|()| true),
+        Command::Tiff(TiffCommand::Extract { file, output }) => {
+            tiff_cmd::extract(&file, &output).map(|()| true)
+        }
+        Command::Fax(FaxCommand::Send {
+            t38,
+            local_port,
+            call,
+            file,
+        }) => fax_cmd::send(&file, &t38, local_port, &call.options()),
+        Command::Fax(FaxCommand::Receive {
+            t38_listen,
+            output,
+            call,
+        }) => fax_cmd::receive(&t38_listen, &output, &call.options()),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("faxgate: error: {error:#}");
             ExitCode::FAILURE

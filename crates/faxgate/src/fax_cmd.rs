@@ -1,0 +1,273 @@
+//! `faxgate fax send` and `faxgate fax receive`: one T.38 fax call over UDP.
+//!
+//! The call itself is `fax_t38::Terminal` around `fax_t30::Engine`; this module owns
+//! the socket, the clock and the files, and prints the one-line JSON result.
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fax_t30::{Config, Engine, Outcome, ReceivedPage, Role, Status};
+use fax_t38::terminal::{Event, Terminal, TerminalConfig};
+use fax_tiff::{CleanFaxData, CodedPage, FaxQuality, WriteOptions, Writer};
+use serde::Serialize;
+
+/// Options shared by both directions.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// Offer/use error correction mode.
+    pub ecm: bool,
+    /// Our station identifier.
+    pub ident: String,
+    /// Print the T.30 transcript on stderr.
+    pub trace: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// UDPTL redundancy depth.
+    pub redundancy: usize,
+}
+
+/// The JSON line both commands end with.
+#[derive(Debug, Serialize)]
+struct CallReport {
+    result: &'static str,
+    t30_status: u32,
+    status_text: String,
+    pages: u32,
+    remote_ident: String,
+    bit_rate: u32,
+    ecm: bool,
+    compression: &'static str,
+    duration_s: f64,
+}
+
+impl CallReport {
+    fn new(outcome: &Outcome) -> CallReport {
+        let settings = outcome.settings;
+        CallReport {
+            result: if outcome.status == Status::Ok {
+                "ok"
+            } else {
+                "failed"
+            },
+            t30_status: outcome.status.code(),
+            status_text: match &outcome.detail {
+                Some(detail) if outcome.status != Status::Ok => {
+                    format!("{} ({detail})", outcome.status.text())
+                }
+                _ => outcome.status.text().to_string(),
+            },
+            pages: outcome.pages,
+            remote_ident: outcome.remote_ident.clone().unwrap_or_default(),
+            bit_rate: settings.map_or(0, |s| s.rate.bps),
+            ecm: settings.is_some_and(|s| s.ecm.is_some()),
+            compression: settings.map_or("", |s| s.compression.standard_name()),
+            duration_s: (outcome.duration.as_secs_f64() * 10.0).round() / 10.0,
+        }
+    }
+}
+
+fn engine_config(role: Role, options: &CallOptions) -> Config {
+    let mut config = Config::new(role);
+    config.ident = options.ident.clone();
+    if !options.ecm {
+        config.capabilities.ecm = false;
+        config.capabilities.mmr = false;
+    }
+    config
+}
+
+fn terminal_config(options: &CallOptions) -> TerminalConfig {
+    let mut config = TerminalConfig::default();
+    config.sender.error_recovery = fax_t38::udptl::ErrorRecovery::Redundancy {
+        depth: options.redundancy,
+    };
+    config
+}
+
+fn resolve(address: &str) -> Result<SocketAddr> {
+    address
+        .to_socket_addrs()
+        .with_context(|| format!("{address}: not a HOST:PORT address"))?
+        .next()
+        .with_context(|| format!("{address}: resolves to no address"))
+}
+
+/// Sends `file` to the T.38 endpoint at `remote`. Returns whether the fax went through.
+pub fn send(file: &Path, remote: &str, local_port: u16, options: &CallOptions) -> Result<bool> {
+    let data = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let reader = fax_tiff::Reader::new(&data)
+        .with_context(|| format!("{}: not a usable TIFF", file.display()))?;
+    let mut pages = Vec::new();
+    for index in 0..reader.page_count() {
+        let page = reader
+            .decode_page(index)
+            .with_context(|| format!("{}: page {}", file.display(), index + 1))?;
+        pages.push(page.bitmap);
+    }
+    if pages.is_empty() {
+        bail!("{}: no pages", file.display());
+    }
+    let remote = resolve(remote)?;
+    let bind = if remote.is_ipv4() {
+        format!("0.0.0.0:{local_port}")
+    } else {
+        format!("[::]:{local_port}")
+    };
+    let socket = UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))?;
+    let engine = Engine::sender(engine_config(Role::Caller, options), pages);
+    let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
+    let (outcome, _) = run(socket, Some(remote), terminal, options)?;
+    report(&outcome)?;
+    Ok(outcome.status == Status::Ok)
+}
+
+/// Waits for a T.38 call on `listen` and writes the fax to `output`. Returns whether a
+/// fax was received completely.
+pub fn receive(listen: &str, output: &PathBuf, options: &CallOptions) -> Result<bool> {
+    let address = resolve(listen)?;
+    let socket = UdpSocket::bind(address).with_context(|| format!("cannot bind UDP {address}"))?;
+    let engine = Engine::receiver(engine_config(Role::Answerer, options));
+    let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
+    let (outcome, pages) = run(socket, None, terminal, options)?;
+    if !pages.is_empty() {
+        write_received(output, &pages, &outcome)?;
+    }
+    report(&outcome)?;
+    Ok(outcome.status == Status::Ok && !pages.is_empty())
+}
+
+fn report(outcome: &Outcome) -> Result<()> {
+    let line = serde_json::to_string(&CallReport::new(outcome)).context("JSON")?;
+    println!("{line}");
+    Ok(())
+}
+
+/// Drives the terminal with a real socket and clock until the call ends.
+fn run(
+    socket: UdpSocket,
+    mut remote: Option<SocketAddr>,
+    mut terminal: Terminal,
+    options: &CallOptions,
+) -> Result<(Outcome, Vec<ReceivedPage>)> {
+    let clock = Instant::now();
+    let mut buf = vec![0u8; 65536];
+    let mut pages = Vec::new();
+    let mut outcome = None;
+    let mut transcript_shown = 0;
+    if remote.is_some() {
+        terminal.start(Duration::ZERO);
+    }
+    loop {
+        let now = clock.elapsed();
+        if let Some(to) = remote {
+            while let Some(datagram) = terminal.poll_datagram() {
+                socket
+                    .send_to(&datagram, to)
+                    .with_context(|| format!("sending to {to}"))?;
+            }
+        }
+        while let Some(event) = terminal.poll_event() {
+            match event {
+                Event::Page(page) => pages.push(page),
+                Event::Done(o) => outcome = Some(o),
+            }
+        }
+        if options.trace {
+            for line in &terminal.engine().transcript()[transcript_shown..] {
+                eprintln!("{line}");
+            }
+            transcript_shown = terminal.engine().transcript().len();
+        }
+        if let Some(o) = &outcome
+            && terminal.is_done()
+        {
+            return Ok((o.clone(), pages));
+        }
+        if now > options.timeout {
+            let outcome = outcome.unwrap_or(Outcome {
+                status: if remote.is_some() {
+                    Status::NoResponse
+                } else {
+                    Status::NoAnswer
+                },
+                pages: pages.len() as u32,
+                remote_ident: None,
+                settings: terminal.engine().settings(),
+                duration: now,
+                detail: Some("timed out".into()),
+            });
+            return Ok((outcome, pages));
+        }
+        let wait = terminal
+            .deadline()
+            .map_or(Duration::from_millis(500), |d| d.saturating_sub(now))
+            .clamp(Duration::from_millis(1), Duration::from_millis(500));
+        socket
+            .set_read_timeout(Some(wait))
+            .context("socket timeout")?;
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let now = clock.elapsed();
+                if remote.is_none() {
+                    // The far end is whoever sends first.
+                    remote = Some(from);
+                    terminal.start(now);
+                }
+                terminal.handle_datagram(now, &buf[..n]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                terminal.handle_timeout(clock.elapsed());
+            }
+            // A previous datagram bounced (nobody listening yet): keep going.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                terminal.handle_timeout(clock.elapsed());
+            }
+            Err(e) => return Err(e).context("receiving"),
+        }
+    }
+}
+
+/// Writes received pages as TIFF Class F with the received-fax quality tags and the
+/// sender's identifier.
+fn write_received(output: &PathBuf, pages: &[ReceivedPage], outcome: &Outcome) -> Result<()> {
+    let mut writer = Writer::new(WriteOptions {
+        software: Some(format!("faxgate {}", env!("CARGO_PKG_VERSION"))),
+        image_description: outcome.remote_ident.clone().filter(|s| !s.is_empty()),
+        ..WriteOptions::default()
+    })
+    .context("TIFF settings")?;
+    for page in pages {
+        // Store as MR (K = 4 at fine), compact and readable by everything.
+        let scheme = fax_t4::Scheme::mr_for_lpi(page.bitmap.resolution().y_dpi);
+        let data = fax_t4::encode(&page.bitmap, &fax_t4::EncodeOptions::tiff(scheme));
+        writer
+            .add_coded_page(CodedPage {
+                width: page.bitmap.width(),
+                height: page.bitmap.height(),
+                resolution: page.bitmap.resolution(),
+                scheme,
+                byte_aligned_eols: false,
+                data,
+                quality: Some(FaxQuality {
+                    bad_lines: page.bad_rows,
+                    clean: if page.bad_rows == 0 {
+                        CleanFaxData::Clean
+                    } else {
+                        CleanFaxData::Regenerated
+                    },
+                    consecutive_bad_lines: page.longest_bad_run,
+                }),
+            })
+            .context("adding a received page")?;
+    }
+    let bytes = writer.finish().context("laying out the TIFF")?;
+    std::fs::write(output, bytes).with_context(|| format!("{}: cannot write", output.display()))?;
+    Ok(())
+}
