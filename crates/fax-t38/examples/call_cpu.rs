@@ -15,7 +15,10 @@ use fax_t30::{Config, Engine, Role, Status};
 use fax_t38::terminal::{Terminal, TerminalConfig};
 
 fn chart(n: usize) -> Bitmap {
-    let path = format!("{}/../../testdata/ccitt/ccitt{n}.pbm", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../testdata/ccitt/ccitt{n}.pbm",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     fax_t4::pbm::read(&data, Resolution::FINE).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
