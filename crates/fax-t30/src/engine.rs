@@ -192,6 +192,8 @@ enum State {
     AwaitPpsResponse { tries: u32 },
     /// CTC sent after repeated PPRs; waiting for CTR (T4).
     AwaitCtr { tries: u32 },
+    /// EOR sent at the lowest rate; waiting for ERR (T4).
+    AwaitErr { tries: u32 },
     /// DCN being sent.
     Disconnecting,
     // Answering terminal.
@@ -259,6 +261,8 @@ pub struct Engine {
     last_block: Option<(u8, u8)>,
     /// Answering: T2 expiries in a row while waiting for the sender.
     t2_expiries: u32,
+    /// Answering, ECM: the PPS of the block being corrected (for EOR).
+    last_pps: Option<PartialPage>,
 }
 
 impl Engine {
@@ -305,6 +309,7 @@ impl Engine {
             block_rx: BlockReceiver::default(),
             last_block: None,
             t2_expiries: 0,
+            last_pps: None,
         }
     }
 
@@ -536,6 +541,14 @@ impl Engine {
                     self.send_ctc(tries + 1);
                 }
             }
+            (State::AwaitErr { tries }, _) => {
+                let tries = *tries;
+                if tries + 1 >= MAX_TRIES {
+                    self.abort(Status::NoResponse, "no response to EOR".into());
+                } else {
+                    self.send_eor(tries + 1);
+                }
+            }
             (State::AwaitDcs, _) => {
                 if self.t1_deadline.is_some_and(|t1| self.now >= t1) {
                     self.finish(Status::NoCommand, Some("no DCS before T1".into()));
@@ -667,6 +680,10 @@ impl Engine {
             (State::AwaitCtr { .. }, Fcf::Ctr) => {
                 self.pprs = 0;
                 self.send_block();
+            }
+            (State::AwaitErr { .. }, Fcf::Err) => {
+                self.log("   block left uncorrected".into());
+                self.caller_pps_response(0, Fcf::Mcf, &[]);
             }
             (_, other) => {
                 self.log(format!("   ({other} ignored here)"));
@@ -892,6 +909,19 @@ impl Engine {
         self.set_timer_after_tx(Timer::T4);
     }
 
+    /// End of retransmission: the block stays as the receiver has it.
+    fn send_eor(&mut self, tries: u32) {
+        let Some(blocks) = self.blocks.as_ref() else {
+            return;
+        };
+        let command = blocks.is_last_block().then(|| self.post_page_command());
+        let fcf2 = command.map_or(0x00, |c| c.code() | crate::frame::X_BIT);
+        self.send_frames(vec![Frame::new(Fcf::Eor, vec![fcf2])]);
+        self.receive(Rx::V21);
+        self.state = State::AwaitErr { tries };
+        self.set_timer_after_tx(Timer::T4);
+    }
+
     fn send_ctc(&mut self, tries: u32) {
         let Some(settings) = self.settings else {
             return;
@@ -950,9 +980,8 @@ impl Engine {
                             self.pprs = 0;
                             self.send_ctc(0);
                         }
-                        None => {
-                            self.abort(Status::PageRejected, "ECM block never got through".into())
-                        }
+                        // No slower rate: stop correcting this block (EOR) and go on.
+                        None => self.send_eor(0),
                     }
                 } else {
                     self.send_block();
@@ -1051,6 +1080,7 @@ impl Engine {
                     Err(e) => self.abort(Status::Protocol, format!("bad CTC: {e}")),
                 }
             }
+            (State::AwaitEcmBlock | State::AwaitPps, Fcf::Eor) => self.answer_eor(&frame.info),
             (State::AwaitEcmBlock | State::AwaitPps, Fcf::Rr) => {
                 if let Some(response) = self.last_response.clone() {
                     self.send_frames(vec![response]);
@@ -1152,6 +1182,22 @@ impl Engine {
             self.abort(Status::PageTooLarge, "page data over the limit".into());
             return;
         }
+        let response = match self.decode_received_page(settings) {
+            (Some(page), verdict) if verdict != Fcf::Rtn => {
+                self.confirmed_pages += 1;
+                self.outputs.push_back(Output::Page(page));
+                verdict
+            }
+            _ => Fcf::Rtn,
+        };
+        self.respond(Frame::bare(response));
+        self.after_response(command, response != Fcf::Rtn);
+    }
+
+    /// Decodes the page data received so far, and says what T.30 answer it deserves:
+    /// MCF if perfect (or under ECM, where data arrives exact), RTP if readable, RTN if
+    /// not. `None` if not a row could be decoded.
+    fn decode_received_page(&mut self, settings: Settings) -> (Option<ReceivedPage>, Fcf) {
         let mut data = std::mem::take(&mut self.page_data);
         fax_t4::bits::reverse_bits_in_place(&mut data);
         let scheme = settings
@@ -1163,13 +1209,12 @@ impl Engine {
             y_dpi: settings.resolution.lpi(),
         };
         options.limits.max_rows = self.config.max_page_rows;
-        let response = match fax_t4::decode(&data, &options) {
-            Ok(page) => {
-                let rows = page.bitmap.height().max(1);
+        match fax_t4::decode(&data, &options) {
+            Ok(page) if page.bitmap.height() > 0 => {
+                let rows = page.bitmap.height();
                 // T.30 leaves the threshold to the receiver: up to 5 % bad rows and no
                 // burst over 10 is readable (RTP asks for a retrain); none is perfect.
                 let verdict = if page.bad_rows == 0 || settings.ecm.is_some() {
-                    // ECM data arrives exact; what damage it has was sent that way.
                     Fcf::Mcf
                 } else if page.bad_rows * 20 <= rows && page.longest_bad_run <= 10 {
                     Fcf::Rtp
@@ -1179,30 +1224,24 @@ impl Engine {
                 self.log(format!(
                     "   page {}: {} rows, {} bad, longest bad run {}",
                     self.confirmed_pages + 1,
-                    page.bitmap.height(),
+                    rows,
                     page.bad_rows,
                     page.longest_bad_run
                 ));
-                if verdict != Fcf::Rtn && page.bitmap.height() > 0 {
-                    self.confirmed_pages += 1;
-                    self.outputs.push_back(Output::Page(ReceivedPage {
-                        bitmap: page.bitmap,
-                        bad_rows: page.bad_rows,
-                        longest_bad_run: page.longest_bad_run,
-                        settings,
-                    }));
-                    verdict
-                } else {
-                    Fcf::Rtn
-                }
+                let page = ReceivedPage {
+                    bitmap: page.bitmap,
+                    bad_rows: page.bad_rows,
+                    longest_bad_run: page.longest_bad_run,
+                    settings,
+                };
+                (Some(page), verdict)
             }
+            Ok(_) => (None, Fcf::Rtn),
             Err(e) => {
                 self.log(format!("   page undecodable: {e}"));
-                Fcf::Rtn
+                (None, Fcf::Rtn)
             }
-        };
-        self.respond(Frame::bare(response));
-        self.after_response(command, response != Fcf::Rtn);
+        }
     }
 
     /// Where to go after answering a post-page command.
@@ -1255,6 +1294,7 @@ impl Engine {
         let Some(settings) = self.settings else {
             return;
         };
+        self.last_pps = Some(pps);
         let name = pps.command.map_or("NULL", Fcf::name);
         if let Some(line) = self.transcript.last_mut() {
             *line = format!("<- PPS-{name}");
@@ -1290,6 +1330,41 @@ impl Engine {
                 self.listen_for_page_block(settings);
             }
             Some(command) => self.answer_page(command),
+        }
+    }
+
+    /// The sender stopped correcting this block (EOR): keep what arrived, confirm with
+    /// ERR, and carry on; a page that ends here is stored with its damage.
+    fn answer_eor(&mut self, info: &[u8]) {
+        let (Some(settings), Some(pps)) = (self.settings, self.last_pps) else {
+            self.abort(Status::Protocol, "EOR without a block".into());
+            return;
+        };
+        let command = info
+            .first()
+            .and_then(|&fcf2| Fcf::from_octet(fcf2 & !crate::frame::X_BIT));
+        let block = self.block_rx.take(pps.frames);
+        if self.page_data.len() + block.len() > self.config.max_page_bytes {
+            self.abort(Status::PageTooLarge, "page data over the limit".into());
+            return;
+        }
+        self.page_data.extend_from_slice(&block);
+        self.last_block = Some((pps.page, pps.block));
+        match command.filter(|c| is_post_page(*c)) {
+            Some(command) => {
+                let (page, verdict) = self.decode_received_page(settings);
+                if let Some(page) = page {
+                    self.confirmed_pages += 1;
+                    self.outputs.push_back(Output::Page(page));
+                }
+                self.log(format!("   page kept after EOR ({verdict})"));
+                self.respond(Frame::bare(Fcf::Err));
+                self.after_response(command, true);
+            }
+            None => {
+                self.respond(Frame::bare(Fcf::Err));
+                self.listen_for_page_block(settings);
+            }
         }
     }
 

@@ -424,3 +424,40 @@ fn ten_ecm_pages_through_a_lossy_line_arrive_identical() {
     }
     assert_eq!(completed, 6, "only {completed} of 6 completed");
 }
+
+#[test]
+fn a_block_that_never_gets_through_at_the_lowest_rate_ends_with_eor() {
+    // Only V.27ter at 2400 bit/s on the receiver: no rate to fall back to, so after four
+    // PPRs the sender stops correcting (EOR) and the receiver keeps what it has (ERR).
+    let call = run_call(
+        [
+            sender(vec![chart(2)]),
+            receiver(|c| {
+                c.capabilities.modems = Modems {
+                    v27ter: false,
+                    v29: false,
+                    v17: false,
+                }
+            }),
+        ],
+        Impairments {
+            corrupt_ecm_frames: 90,
+            ..Impairments::default()
+        },
+        15,
+        Duration::from_secs(3600),
+    );
+    let caller = call.transcripts[0].join("\n");
+    let answerer = call.transcripts[1].join("\n");
+    assert!(
+        caller.contains("-> DCS V.27ter 2400 fine MMR ECM"),
+        "{caller}"
+    );
+    assert!(caller.contains("-> EOR\n<- ERR"), "{caller}");
+    assert!(answerer.contains("page kept after EOR"), "{answerer}");
+    assert_eq!(
+        call.outcomes[0].as_ref().map(|o| o.status),
+        Some(Status::Ok)
+    );
+    assert_eq!(call.pages.len(), 1);
+}

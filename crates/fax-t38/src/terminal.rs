@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use fax_t30::caps::{Modulation, Rate};
-use fax_t30::{Engine, Input, Outcome, Output, ReceivedPage, Tone, Tx};
+use fax_t30::{Engine, Input, Outcome, Output, ReceivedPage, Rx, Tone, Tx};
 
 use crate::Error;
 use crate::ifp::{self, DataType, Field, FieldType, IfpPacket, Indicator, Version};
@@ -33,6 +33,19 @@ pub struct TerminalConfig {
     /// Indicators and signal ends are sent this many times (the same datagram again), so
     /// that one lost datagram cannot hide a change of signal.
     pub repeats: u32,
+    /// How the training check crosses the IP network (T38FaxRateManagement).
+    pub tcf: TcfMode,
+}
+
+/// T.38's two ways of handling the training check (TCF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcfMode {
+    /// "transferredTCF": the sender's TCF travels as data and the receiver judges it.
+    #[default]
+    Transferred,
+    /// "localTCF": TCF is not sent over IP; an IP network cannot damage a modem
+    /// signal, so the receiving side takes the check as passed.
+    Local,
 }
 
 impl Default for TerminalConfig {
@@ -43,6 +56,7 @@ impl Default for TerminalConfig {
             receiver: ReceiverConfig::new(Version::V0),
             chunk: Duration::from_millis(30),
             repeats: 3,
+            tcf: TcfMode::Transferred,
         }
     }
 }
@@ -358,6 +372,12 @@ impl Terminal {
             loop {
                 match self.engine.poll_output() {
                     Output::Transmit(tx) => self.tx_queue.push_back(tx),
+                    Output::Receive(Rx::Tcf(rate)) if self.config.tcf == TcfMode::Local => {
+                        // Nothing will arrive: stand in for a perfect training check.
+                        let zeros = vec![0u8; rate.bps as usize * 3 / 2 / 8];
+                        self.engine.handle_input(self.now, Input::Data(&zeros));
+                        self.engine.handle_input(self.now, Input::DataEnd);
+                    }
                     Output::Receive(_) => {}
                     Output::Page(page) => self.events.push_back(Event::Page(page)),
                     Output::Done(outcome) => {
@@ -464,6 +484,12 @@ impl Terminal {
                     );
                 }
                 t + GAP
+            }
+            Tx::Tcf(rate) if self.config.tcf == TcfMode::Local => {
+                // Only the training indicator; the far end makes its own check.
+                let (indicator, train) = training(rate, true);
+                push(&mut steps, t, IfpPacket::Indicator(indicator), repeats);
+                t + train
             }
             Tx::Tcf(rate) => {
                 let zeros = rate.bps as usize * 3 / 2 / 8;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use fax_t4::{Bitmap, Resolution};
 use fax_t30::{Config, Engine, Role, Status};
-use fax_t38::terminal::{Terminal, TerminalConfig};
+use fax_t38::terminal::{TcfMode, Terminal, TerminalConfig};
 use fax_t38::udptl::ErrorRecovery;
 
 fn chart(n: usize) -> Bitmap {
@@ -19,6 +19,10 @@ fn chart(n: usize) -> Bitmap {
 }
 
 fn terminals(pages: Vec<Bitmap>, ecm: bool, depth: usize) -> [Terminal; 2] {
+    terminals_with(pages, ecm, depth, TcfMode::Transferred)
+}
+
+fn terminals_with(pages: Vec<Bitmap>, ecm: bool, depth: usize, tcf: TcfMode) -> [Terminal; 2] {
     let mut tx = Config::new(Role::Caller);
     tx.ident = "faxgate test".into();
     let mut rx = Config::new(Role::Answerer);
@@ -29,6 +33,7 @@ fn terminals(pages: Vec<Bitmap>, ecm: bool, depth: usize) -> [Terminal; 2] {
     }
     let mut config = TerminalConfig::default();
     config.sender.error_recovery = ErrorRecovery::Redundancy { depth };
+    config.tcf = tcf;
     [
         Terminal::new(Engine::sender(tx, pages), config).expect("config"),
         Terminal::new(Engine::receiver(rx), config).expect("config"),
@@ -109,4 +114,33 @@ fn non_ecm_pages_survive_loss_thanks_to_redundancy() {
             assert!(page.bad_rows * 20 <= page.bitmap.height(), "seed {seed}");
         }
     }
+}
+
+#[test]
+fn local_tcf_skips_the_training_data_and_still_delivers() {
+    let pages = vec![chart(4)];
+    let transferred = support::run(
+        terminals(pages.clone(), false, 2),
+        support::Path::default(),
+        3,
+    );
+    let local = support::run(
+        terminals_with(pages.clone(), false, 2, TcfMode::Local),
+        support::Path::default(),
+        3,
+    );
+    assert_delivered(&local, &pages);
+    // The receiver judged a training check that never crossed the network.
+    let answerer = local.transcripts[1].join("\n");
+    assert!(
+        answerer.contains("TCF: longest run of zeros 21600 bits"),
+        "{answerer}"
+    );
+    // 1.5 s of TCF data is not sent, so the call is shorter.
+    assert!(
+        local.virtual_time + std::time::Duration::from_secs(1) < transferred.virtual_time,
+        "{:?} vs {:?}",
+        local.virtual_time,
+        transferred.virtual_time
+    );
 }

@@ -26,6 +26,8 @@ pub struct CallOptions {
     pub timeout: Duration,
     /// UDPTL redundancy depth.
     pub redundancy: usize,
+    /// T.38 local TCF instead of transferred TCF.
+    pub local_tcf: bool,
 }
 
 /// The JSON line both commands end with.
@@ -83,6 +85,9 @@ fn terminal_config(options: &CallOptions) -> TerminalConfig {
     config.sender.error_recovery = fax_t38::udptl::ErrorRecovery::Redundancy {
         depth: options.redundancy,
     };
+    if options.local_tcf {
+        config.tcf = fax_t38::terminal::TcfMode::Local;
+    }
     config
 }
 

@@ -93,9 +93,21 @@ struct CallArgs {
     /// UDPTL redundancy: how many earlier packets each datagram repeats.
     #[arg(long, value_name = "N", default_value_t = 3)]
     redundancy: usize,
+    /// How the training check crosses the network (T38FaxRateManagement): transferred
+    /// (the TCF travels as data) or local (it is not sent; both ends must agree).
+    #[arg(long, value_enum, default_value_t = TcfArg::Transferred)]
+    tcf: TcfArg,
     /// Print the T.30 transcript (frames, training, pages) on stderr.
     #[arg(long)]
     trace: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TcfArg {
+    /// transferredTCF.
+    Transferred,
+    /// localTCF.
+    Local,
 }
 
 impl CallArgs {
@@ -106,6 +118,7 @@ impl CallArgs {
             trace: self.trace,
             timeout: std::time::Duration::from_secs(self.timeout),
             redundancy: self.redundancy,
+            local_tcf: self.tcf == TcfArg::Local,
         }
     }
 }
