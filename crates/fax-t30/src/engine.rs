@@ -1,5 +1,10 @@
-//! The T.30 state machine: a calling terminal that sends a document and an answering
-//! terminal that receives one, phases A to E, without error correction mode.
+//! The T.30 state machine, phases A to E, with and without error correction mode.
+//!
+//! Which end called and which end sends the document are independent: the usual call
+//! has the caller send and the answerer receive; polling turns it round (the caller
+//! asks with DTC, the answerer sends). The protocol halves below are the transmitter
+//! (`transmitter_frame`) and the receiver (`receiver_frame`); the role only decides
+//! phase A (CNG or CED), who sends DIS, and the X bit.
 //!
 //! The engine is driven by a physical layer through [`Engine::handle_input`] and
 //! [`Engine::handle_timeout`], and tells it what to do through [`Engine::poll_output`].
@@ -23,9 +28,11 @@ use crate::timers::{Timer, Timers};
 /// Which end of the call this terminal is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Dialled out: sends CNG, waits for DIS, sends the document.
+    /// Dialled out: sends CNG and waits for DIS; then sends its document, or (when it
+    /// has none) polls the far end's with DTC.
     Caller,
-    /// Answered: sends CED and DIS, receives the document.
+    /// Answered: sends CED and DIS; then receives, or (when it has a document and says
+    /// so in DIS) waits to be polled and sends it.
     Answerer,
 }
 
@@ -178,8 +185,10 @@ enum State {
     /// Not started.
     Idle,
     // Calling terminal.
-    /// Phase B: waiting for DIS (T1).
+    /// Phase B: waiting for DIS (T1), to send or to poll.
     AwaitDis,
+    /// Polled: DIS (ready to transmit) sent; waiting for DTC (T4 to repeat, until T1).
+    AwaitDtc,
     /// DCS and TCF sent (or being sent); waiting for CFR/FTT (T4).
     AwaitCfr { tries: u32 },
     /// A page is being sent.
@@ -218,6 +227,8 @@ enum State {
 /// A T.30 terminal.
 #[derive(Debug)]
 pub struct Engine {
+    /// Whether this terminal sends the document (else it receives one).
+    sending: bool,
     config: Config,
     state: State,
     outputs: VecDeque<Output>,
@@ -266,18 +277,23 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// A calling terminal that will send `pages`.
+    /// A terminal that will send `pages`: when calling, the usual sender; when answering,
+    /// a polled terminal that offers them in DIS and sends them on DTC.
     pub fn sender(config: Config, pages: Vec<Bitmap>) -> Engine {
         Engine::new(config, pages)
     }
 
-    /// An answering terminal that will receive.
+    /// A terminal that will receive: when answering, the usual receiver; when calling,
+    /// a poller that fetches the far end's document.
     pub fn receiver(config: Config) -> Engine {
-        Engine::new(config, Vec::new())
+        let mut engine = Engine::new(config, Vec::new());
+        engine.sending = false;
+        engine
     }
 
     fn new(config: Config, pages: Vec<Bitmap>) -> Engine {
         Engine {
+            sending: true,
             config,
             state: State::Idle,
             outputs: VecDeque::new(),
@@ -320,12 +336,12 @@ impl Engine {
         }
         self.now = now;
         self.started_at = now;
+        if self.sending && self.pages.is_empty() {
+            self.finish(Status::Document, Some("no pages to send".into()));
+            return;
+        }
         match self.config.role {
             Role::Caller => {
-                if self.pages.is_empty() {
-                    self.finish(Status::Document, Some("no pages to send".into()));
-                    return;
-                }
                 self.transmit(Tx::Tone(Tone::Cng));
                 self.log("-> CNG".into());
                 self.receive(Rx::V21);
@@ -549,9 +565,16 @@ impl Engine {
                     self.send_eor(tries + 1);
                 }
             }
-            (State::AwaitDcs, _) => {
+            (State::AwaitDcs | State::AwaitDtc, _) => {
+                let command = if self.state == State::AwaitDtc {
+                    "DTC"
+                } else {
+                    "DCS"
+                };
                 if self.t1_deadline.is_some_and(|t1| self.now >= t1) {
-                    self.finish(Status::NoCommand, Some("no DCS before T1".into()));
+                    self.finish(Status::NoCommand, Some(format!("no {command} before T1")));
+                } else if self.config.role == Role::Caller {
+                    self.send_dtc();
                 } else {
                     self.send_dis();
                 }
@@ -608,10 +631,7 @@ impl Engine {
         if frame.fcf == Fcf::Dcn {
             let status = match self.state {
                 State::AwaitDcn | State::Disconnecting => Status::Ok,
-                _ if self.config.role == Role::Answerer
-                    && self.confirmed_pages > 0
-                    && self.state == State::AwaitDcs =>
-                {
+                _ if !self.sending && self.confirmed_pages > 0 && self.state == State::AwaitDcs => {
                     Status::Ok
                 }
                 _ => Status::RemoteDisconnected,
@@ -619,19 +639,29 @@ impl Engine {
             self.finish(status, Some("DCN received".into()));
             return;
         }
-        match self.config.role {
-            Role::Caller => self.caller_frame(frame),
-            Role::Answerer => self.answerer_frame(frame),
+        if self.sending {
+            self.transmitter_frame(frame);
+        } else {
+            self.receiver_frame(frame);
         }
     }
 
     // ---- calling terminal ----
 
-    fn caller_frame(&mut self, frame: Frame) {
+    fn transmitter_frame(&mut self, frame: Frame) {
         match (&self.state, frame.fcf) {
-            (_, Fcf::Csi) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (_, Fcf::Csi | Fcf::Cig) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (State::AwaitDtc, Fcf::Dtc) => match Capabilities::from_octets(&frame.info) {
+                Ok(caps) => {
+                    self.t1_deadline = None;
+                    self.remote_caps = Some(caps);
+                    self.send_dcs_and_tcf(0);
+                }
+                Err(e) => self.abort(Status::Protocol, format!("bad DTC: {e}")),
+            },
             (_, Fcf::Nsf) => {}
-            (State::AwaitDis | State::AwaitCfr { .. }, Fcf::Dis) => {
+            (State::AwaitDis | State::AwaitCfr { .. }, Fcf::Dis)
+            | (State::AwaitCfr { .. }, Fcf::Dtc) => {
                 let tries = match self.state {
                     State::AwaitCfr { tries } => tries + 1,
                     _ => 0,
@@ -1005,9 +1035,12 @@ impl Engine {
 
     // ---- answering terminal ----
 
+    /// DIS (with CSI): as a receiver, our capabilities; as a polled sender, also that a
+    /// document is ready to go.
     fn send_dis(&mut self) {
         let mut caps = self.config.capabilities;
-        caps.ready_to_receive = true;
+        caps.ready_to_receive = !self.sending;
+        caps.ready_to_transmit = self.sending;
         let mut frames = Vec::new();
         if !self.config.ident.is_empty() {
             frames.push(Frame::new(Fcf::Csi, ident::encode(&self.config.ident)));
@@ -1015,13 +1048,46 @@ impl Engine {
         frames.push(Frame::new(Fcf::Dis, caps.to_octets()));
         self.send_frames(frames);
         self.receive(Rx::V21);
-        self.state = State::AwaitDcs;
+        self.state = if self.sending {
+            State::AwaitDtc
+        } else {
+            State::AwaitDcs
+        };
         self.set_timer_after_tx(Timer::T4);
     }
 
-    fn answerer_frame(&mut self, frame: Frame) {
+    /// Polling: CIG and DTC, our capabilities as a receiver, asking for the document.
+    fn send_dtc(&mut self) {
+        let mut caps = self.config.capabilities;
+        caps.ready_to_receive = true;
+        let mut frames = Vec::new();
+        if !self.config.ident.is_empty() {
+            frames.push(Frame::new(Fcf::Cig, ident::encode(&self.config.ident)));
+        }
+        frames.push(Frame::new(Fcf::Dtc, caps.to_octets()));
+        self.send_frames(frames);
+        self.receive(Rx::V21);
+        self.state = State::AwaitDcs;
+        self.t1_deadline = Some(self.now + self.config.timers.t1);
+        self.set_timer_after_tx(Timer::T4);
+    }
+
+    fn receiver_frame(&mut self, frame: Frame) {
         match (&self.state, frame.fcf) {
             (_, Fcf::Tsi) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (State::AwaitDis, Fcf::Csi) => self.remote_ident = Some(ident::decode(&frame.info)),
+            (State::AwaitDis, Fcf::Nsf) => {}
+            (State::AwaitDis, Fcf::Dis) => match Capabilities::from_octets(&frame.info) {
+                Ok(caps) if caps.ready_to_transmit => {
+                    self.remote_caps = Some(caps);
+                    self.send_dtc();
+                }
+                Ok(_) => self.abort(
+                    Status::NothingToPoll,
+                    "DIS bit 9 clear: no document to poll".into(),
+                ),
+                Err(e) => self.abort(Status::Protocol, format!("bad DIS: {e}")),
+            },
             (_, Fcf::Nss | Fcf::Sub | Fcf::Sid) => {}
             (_, Fcf::Dcs) => match Settings::from_octets(&frame.info) {
                 Ok(settings) => {
@@ -1037,6 +1103,8 @@ impl Engine {
             (_, Fcf::Crp) => {
                 if let Some(response) = self.last_response.clone() {
                     self.send_frames(vec![response]);
+                } else if self.config.role == Role::Caller {
+                    self.send_dtc();
                 } else {
                     self.send_dis();
                 }

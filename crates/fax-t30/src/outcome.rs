@@ -34,6 +34,8 @@ pub enum Status {
     PageTooLarge,
     /// 11: the receiver is not ready to receive (no receive capability in DIS).
     NotReceiving,
+    /// 12: polling found no document at the far end (DIS without "ready to transmit").
+    NothingToPoll,
 }
 
 impl Status {
@@ -52,6 +54,7 @@ impl Status {
             Status::Document => 9,
             Status::PageTooLarge => 10,
             Status::NotReceiving => 11,
+            Status::NothingToPoll => 12,
         }
     }
 
@@ -70,6 +73,7 @@ impl Status {
             Status::Document => "the document could not be prepared for this receiver",
             Status::PageTooLarge => "a received page was larger than allowed",
             Status::NotReceiving => "the far end is not ready to receive a fax",
+            Status::NothingToPoll => "the far end has no document to be polled",
         }
     }
 }

@@ -461,3 +461,67 @@ fn a_block_that_never_gets_through_at_the_lowest_rate_ends_with_eor() {
     );
     assert_eq!(call.pages.len(), 1);
 }
+
+#[test]
+fn polling_the_caller_fetches_the_answerers_document() {
+    let pages = vec![chart(6), chart(1)];
+    let mut poller = Config::new(Role::Caller);
+    poller.ident = "poller".into();
+    let mut polled = Config::new(Role::Answerer);
+    polled.ident = "document server".into();
+    let call = run_call(
+        [
+            Engine::receiver(poller),
+            Engine::sender(polled, pages.clone()),
+        ],
+        Impairments::default(),
+        16,
+        LIMIT,
+    );
+    let caller = call.transcripts[0].join("\n");
+    let answerer = call.transcripts[1].join("\n");
+    assert!(
+        caller.contains("-> CNG\n<- CSI \"document server\""),
+        "{caller}"
+    );
+    assert!(caller.contains("-> CIG \"poller\"\n-> DTC"), "{caller}");
+    assert!(answerer.contains("<- DTC"), "{answerer}");
+    assert!(
+        answerer.contains("-> DCS V.17 14400 fine MMR ECM"),
+        "{answerer}"
+    );
+    for outcome in &call.outcomes {
+        let outcome = outcome.as_ref().expect("finished");
+        assert_eq!(outcome.status, Status::Ok, "{caller}\n----\n{answerer}");
+        assert_eq!(outcome.pages, 2);
+    }
+    assert_eq!(
+        call.outcomes[0]
+            .as_ref()
+            .and_then(|o| o.remote_ident.clone()),
+        Some("document server".into())
+    );
+    for (got, sent) in call.pages.iter().zip(&pages) {
+        assert_eq!(&got.bitmap, sent);
+    }
+    assert_eq!(call.pages.len(), 2);
+}
+
+#[test]
+fn polling_a_terminal_with_nothing_to_send_says_so() {
+    let call = run_call(
+        [
+            Engine::receiver(Config::new(Role::Caller)),
+            plain_receiver(|_| {}),
+        ],
+        Impairments::default(),
+        17,
+        LIMIT,
+    );
+    let outcome = call.outcomes[0].as_ref().expect("finished");
+    assert_eq!(outcome.status, Status::NothingToPoll);
+    assert_eq!(
+        outcome.status.text(),
+        "the far end has no document to be polled"
+    );
+}

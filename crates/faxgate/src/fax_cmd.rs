@@ -99,8 +99,8 @@ fn resolve(address: &str) -> Result<SocketAddr> {
         .with_context(|| format!("{address}: resolves to no address"))
 }
 
-/// Sends `file` to the T.38 endpoint at `remote`. Returns whether the fax went through.
-pub fn send(file: &Path, remote: &str, local_port: u16, options: &CallOptions) -> Result<bool> {
+/// Reads the pages of a fax TIFF to send.
+fn read_document(file: &Path) -> Result<Vec<fax_t4::Bitmap>> {
     let data = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let reader = fax_tiff::Reader::new(&data)
         .with_context(|| format!("{}: not a usable TIFF", file.display()))?;
@@ -114,18 +114,60 @@ pub fn send(file: &Path, remote: &str, local_port: u16, options: &CallOptions) -
     if pages.is_empty() {
         bail!("{}: no pages", file.display());
     }
-    let remote = resolve(remote)?;
+    Ok(pages)
+}
+
+/// A socket for calling `remote` from `local_port`.
+fn calling_socket(remote: SocketAddr, local_port: u16) -> Result<UdpSocket> {
     let bind = if remote.is_ipv4() {
         format!("0.0.0.0:{local_port}")
     } else {
         format!("[::]:{local_port}")
     };
-    let socket = UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))?;
+    UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))
+}
+
+/// Sends `file` to the T.38 endpoint at `remote`. Returns whether the fax went through.
+pub fn send(file: &Path, remote: &str, local_port: u16, options: &CallOptions) -> Result<bool> {
+    let pages = read_document(file)?;
+    let remote = resolve(remote)?;
+    let socket = calling_socket(remote, local_port)?;
     let engine = Engine::sender(engine_config(Role::Caller, options), pages);
     let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
     let (outcome, _) = run(socket, Some(remote), terminal, options)?;
     report(&outcome)?;
     Ok(outcome.status == Status::Ok)
+}
+
+/// Waits on `listen` to be polled and sends `file` to the poller.
+pub fn send_when_polled(file: &Path, listen: &str, options: &CallOptions) -> Result<bool> {
+    let pages = read_document(file)?;
+    let address = resolve(listen)?;
+    let socket = UdpSocket::bind(address).with_context(|| format!("cannot bind UDP {address}"))?;
+    let engine = Engine::sender(engine_config(Role::Answerer, options), pages);
+    let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
+    let (outcome, _) = run(socket, None, terminal, options)?;
+    report(&outcome)?;
+    Ok(outcome.status == Status::Ok)
+}
+
+/// Calls `remote`, polls its document and writes it to `output`.
+pub fn poll(
+    remote: &str,
+    local_port: u16,
+    output: &PathBuf,
+    options: &CallOptions,
+) -> Result<bool> {
+    let remote = resolve(remote)?;
+    let socket = calling_socket(remote, local_port)?;
+    let engine = Engine::receiver(engine_config(Role::Caller, options));
+    let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
+    let (outcome, pages) = run(socket, Some(remote), terminal, options)?;
+    if !pages.is_empty() {
+        write_received(output, &pages, &outcome)?;
+    }
+    report(&outcome)?;
+    Ok(outcome.status == Status::Ok && !pages.is_empty())
 }
 
 /// Waits for a T.38 call on `listen` and writes the fax to `output`. Returns whether a

@@ -47,9 +47,13 @@ enum FaxCommand {
     /// Prints one JSON line with the result and exits 0 only if every page was
     /// confirmed by the receiver.
     Send {
-        /// The T.38 endpoint (UDPTL) to send to.
-        #[arg(long, value_name = "HOST:PORT")]
-        t38: String,
+        /// The T.38 endpoint (UDPTL) to call and send to.
+        #[arg(long, value_name = "HOST:PORT", required_unless_present = "t38_listen")]
+        t38: Option<String>,
+        /// Instead of calling, wait on this address to be polled: answer, offer the
+        /// document in DIS and send it when the caller asks (DTC).
+        #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["t38", "local_port"])]
+        t38_listen: Option<String>,
         /// Local UDP port to send from (0: any free port).
         #[arg(long, value_name = "P", default_value_t = 0)]
         local_port: u16,
@@ -58,6 +62,23 @@ enum FaxCommand {
         /// The fax to send: a TIFF (any compression faxgate reads); pages are converted
         /// to what the receiver accepts.
         file: PathBuf,
+    },
+    /// Call a T.38 endpoint and poll it: fetch the document it has waiting.
+    ///
+    /// Prints one JSON line with the result and exits 0 only if a document was
+    /// received completely.
+    Poll {
+        /// The T.38 endpoint (UDPTL) to call.
+        #[arg(long, value_name = "HOST:PORT")]
+        t38: String,
+        /// Local UDP port to call from (0: any free port).
+        #[arg(long, value_name = "P", default_value_t = 0)]
+        local_port: u16,
+        /// Where to write the fetched document.
+        #[arg(short, long, value_name = "OUT.tif")]
+        output: PathBuf,
+        #[command(flatten)]
+        call: CallArgs,
     },
     /// Wait for a T.38 call and receive a fax into a TIFF Class F file.
     ///
@@ -203,10 +224,23 @@ fn main() -> ExitCode {
         }
         Command::Fax(FaxCommand::Send {
             t38,
+            t38_listen,
             local_port,
             call,
             file,
-        }) => fax_cmd::send(&file, &t38, local_port, &call.options()),
+        }) => match (t38, t38_listen) {
+            (_, Some(listen)) => fax_cmd::send_when_polled(&file, &listen, &call.options()),
+            (Some(remote), None) => fax_cmd::send(&file, &remote, local_port, &call.options()),
+            (None, None) => Err(anyhow::anyhow!(
+                "give --t38 HOST:PORT or --t38-listen HOST:PORT"
+            )),
+        },
+        Command::Fax(FaxCommand::Poll {
+            t38,
+            local_port,
+            output,
+            call,
+        }) => fax_cmd::poll(&t38, local_port, &output, &call.options()),
         Command::Fax(FaxCommand::Receive {
             t38_listen,
             output,
