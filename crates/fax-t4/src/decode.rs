@@ -5,7 +5,7 @@ use crate::bits::BitReader;
 use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, MODE_LOOKUP_BITS, MODES, Mode, WHITE_LOOKUP_BITS, WHITE_RUNS,
 };
-use crate::runs::{ChangeList, fill_row};
+use crate::runs::{ChangeList, append_words, paint_words};
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -511,6 +511,8 @@ struct PageBuilder {
     width: u32,
     stride: usize,
     data: Vec<u8>,
+    /// The row being painted, as big-endian words.
+    words: Vec<u64>,
     rows: u32,
     good_rows: u32,
     bad_rows: u32,
@@ -528,6 +530,7 @@ impl PageBuilder {
             width,
             stride,
             data: Vec::with_capacity(stride * expected_rows),
+            words: vec![0; (width as usize).div_ceil(64)],
             rows: 0,
             good_rows: 0,
             bad_rows: 0,
@@ -537,9 +540,8 @@ impl PageBuilder {
     }
 
     fn push_good(&mut self, changes: &[u32]) {
-        let start = self.data.len();
-        self.data.resize(start + self.stride, 0);
-        fill_row(changes, self.width, &mut self.data[start..]);
+        paint_words(changes, self.width, &mut self.words);
+        append_words(&self.words, self.stride, &mut self.data);
         self.rows += 1;
         self.good_rows += 1;
         self.bad_run = 0;

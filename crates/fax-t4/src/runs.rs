@@ -6,8 +6,6 @@
 //! with [`SENTINELS`] copies of `width`, so the 2-D coders can look up b1 and b2 (and
 //! step past them) without running off the end.
 
-use crate::bitmap::MAX_WIDTH;
-
 /// How many `width` entries end a change list.
 pub(crate) const SENTINELS: usize = 4;
 
@@ -115,33 +113,40 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
     }
 }
 
-/// Paints a row from its changing elements (sentinels allowed), overwriting all of
-/// `row` (`stride_for(width)` bytes). Positions are clamped to the row.
-pub(crate) fn fill_row(changes: &[u32], width: u32, row: &mut [u8]) {
-    // Spans are set in 64-bit words, where most runs on a page fit in one word, and the
-    // words are then stored as bytes; cheaper than setting bytes span by span.
-    let mut words = [0u64; MAX_WIDTH as usize / 64];
+/// Paints a row from its changing elements (sentinels allowed) into `words`, a row as
+/// big-endian 64-bit words (at least `width.div_ceil(64)` of them; only those are
+/// written). Positions are clamped to the row.
+///
+/// Spans are set a word at a time, where most runs on a page fit in one word: cheaper
+/// than setting bytes span by span.
+pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut [u64]) {
+    let used = (width as usize).div_ceil(64).min(words.len());
+    words[..used].fill(0);
+    let words = &mut words[..used];
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0].min(width), pair[1].min(width));
         if start >= width {
-            break;
+            return;
         }
-        set_span(&mut words, start, end);
+        set_span(words, start, end);
     }
     if let [start] = pairs.remainder() {
         // An odd list: black runs to the end of the row.
-        set_span(&mut words, (*start).min(width), width);
+        set_span(words, (*start).min(width), width);
     }
-    let full_words = row.len() / 8;
-    let mut chunks = row.chunks_exact_mut(8);
-    for (chunk, word) in chunks.by_ref().zip(words.iter()) {
-        chunk.copy_from_slice(&word.to_be_bytes());
+}
+
+/// Appends a row of `stride` bytes, held as big-endian words, to `out`.
+pub(crate) fn append_words(words: &[u64], stride: usize, out: &mut Vec<u8>) {
+    let full = stride / 8;
+    for word in &words[..full.min(words.len())] {
+        out.extend_from_slice(&word.to_be_bytes());
     }
-    let tail = chunks.into_remainder();
-    let last_word = words[full_words.min(words.len() - 1)].to_be_bytes();
-    let tail_len = tail.len();
-    tail.copy_from_slice(&last_word[..tail_len]);
+    if stride % 8 != 0 {
+        let last = words.get(full).copied().unwrap_or(0).to_be_bytes();
+        out.extend_from_slice(&last[..stride % 8]);
+    }
 }
 
 /// Sets bits [start, end) of a row held as big-endian 64-bit words.
@@ -217,8 +222,10 @@ mod tests {
                 let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
-                let mut painted = vec![0x5au8; stride];
-                fill_row(out.as_slice(), width, &mut painted);
+                let mut words = vec![0x5a5a_5a5a_5a5a_5a5au64; 200];
+                paint_words(out.as_slice(), width, &mut words);
+                let mut painted = Vec::new();
+                append_words(&words, stride, &mut painted);
                 assert_eq!(painted, row, "width {width}");
             }
         }
