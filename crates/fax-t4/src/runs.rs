@@ -143,7 +143,7 @@ pub(crate) fn append_words(words: &[u64], stride: usize, out: &mut Vec<u8>) {
     for word in &words[..full.min(words.len())] {
         out.extend_from_slice(&word.to_be_bytes());
     }
-    if stride % 8 != 0 {
+    if !stride.is_multiple_of(8) {
         let last = words.get(full).copied().unwrap_or(0).to_be_bytes();
         out.extend_from_slice(&last[..stride % 8]);
     }
