@@ -525,45 +525,28 @@ impl Engine {
     fn on_timeout(&mut self, timer: Timer) {
         match (&self.state, timer) {
             (State::AwaitDis, _) => self.finish(Status::NoAnswer, Some("T1 expired".into())),
+            // A command went unanswered (T4): repeat it, or give up after three tries.
             (State::AwaitCfr { tries }, _) => {
                 let tries = *tries;
-                if tries + 1 >= MAX_TRIES {
-                    self.abort(Status::NoResponse, "no response to DCS".into());
-                } else {
-                    self.send_dcs_and_tcf(tries + 1);
-                }
+                self.repeat_or_give_up(tries, "DCS", |e, t| e.send_dcs_and_tcf(t));
             }
             (State::AwaitPageResponse { command, tries }, _) => {
                 let (command, tries) = (*command, *tries);
-                if tries + 1 >= MAX_TRIES {
-                    self.abort(Status::NoResponse, format!("no response to {command}"));
-                } else {
-                    self.repeat_post_page_command(command, tries + 1);
-                }
+                self.repeat_or_give_up(tries, command.name(), |e, t| {
+                    e.repeat_post_page_command(command, t)
+                });
             }
             (State::AwaitPpsResponse { tries }, _) => {
                 let tries = *tries;
-                if tries + 1 >= MAX_TRIES {
-                    self.abort(Status::NoResponse, "no response to PPS".into());
-                } else {
-                    self.send_pps(tries + 1);
-                }
+                self.repeat_or_give_up(tries, "PPS", |e, t| e.send_pps(t));
             }
             (State::AwaitCtr { tries }, _) => {
                 let tries = *tries;
-                if tries + 1 >= MAX_TRIES {
-                    self.abort(Status::NoResponse, "no response to CTC".into());
-                } else {
-                    self.send_ctc(tries + 1);
-                }
+                self.repeat_or_give_up(tries, "CTC", |e, t| e.send_ctc(t));
             }
             (State::AwaitErr { tries }, _) => {
                 let tries = *tries;
-                if tries + 1 >= MAX_TRIES {
-                    self.abort(Status::NoResponse, "no response to EOR".into());
-                } else {
-                    self.send_eor(tries + 1);
-                }
+                self.repeat_or_give_up(tries, "EOR", |e, t| e.send_eor(t));
             }
             (State::AwaitDcs | State::AwaitDtc, _) => {
                 let command = if self.state == State::AwaitDtc {
@@ -601,6 +584,21 @@ impl Engine {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Repeats an unanswered command (`tries` repeats so far), or ends the call once
+    /// it has gone out [`MAX_TRIES`] times.
+    fn repeat_or_give_up(
+        &mut self,
+        tries: u32,
+        command: &str,
+        repeat: impl FnOnce(&mut Self, u32),
+    ) {
+        if tries + 1 >= MAX_TRIES {
+            self.abort(Status::NoResponse, format!("no response to {command}"));
+        } else {
+            repeat(self, tries + 1);
         }
     }
 
