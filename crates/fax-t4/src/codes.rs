@@ -184,12 +184,21 @@ const KIND_TERMINATING: u32 = 0;
 const KIND_MAKEUP: u32 = 1;
 const KIND_EOL: u32 = 2;
 const KIND_INVALID: u32 = 3;
+const KIND_LONGER: u32 = 4;
 
 impl RunEntry {
     /// No code word starts with these bits.
     pub const INVALID: RunEntry = RunEntry(KIND_INVALID << 24);
     /// An EOL (or, with more zeros, fill before one).
     pub const EOL: RunEntry = RunEntry(KIND_EOL << 24 | 12 << 16);
+    /// First-level tables only: the code is longer; look in the full table.
+    pub const LONGER: RunEntry = RunEntry(KIND_LONGER << 24);
+
+    /// Whether this first-level entry sends the look-up on to the full table.
+    #[inline(always)]
+    pub const fn is_longer(self) -> bool {
+        self.0 >> 24 == KIND_LONGER
+    }
 
     /// A terminating code: the run ends.
     pub const fn terminating(run: u16, len: u8) -> RunEntry {
@@ -274,6 +283,36 @@ pub(crate) static WHITE_RUNS: [RunEntry; 1 << WHITE_LOOKUP_BITS] =
 /// Black-run decode table, indexed by the next 13 bits.
 pub(crate) static BLACK_RUNS: [RunEntry; 1 << BLACK_LOOKUP_BITS] =
     run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP);
+
+/// Bits of the first, small look-up: codes this short (most of a page's) are found in
+/// a 256-entry table that stays in the L1 cache; longer ones in the full table.
+pub(crate) const FAST_LOOKUP_BITS: u32 = 8;
+
+/// The first-level table: the full table's entry where the code fits in 8 bits, else
+/// [`RunEntry::LONGER`].
+const fn fast_table(full: &[RunEntry], full_bits: u32) -> [RunEntry; 1 << FAST_LOOKUP_BITS] {
+    let mut table = [RunEntry::LONGER; 1 << FAST_LOOKUP_BITS];
+    let mut i = 0;
+    while i < table.len() {
+        let entry = full[i << (full_bits - FAST_LOOKUP_BITS)];
+        if entry.0 >> 24 != KIND_INVALID && entry.code_len() <= FAST_LOOKUP_BITS {
+            table[i] = entry;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// First-level white-run table, indexed by the next 8 bits.
+pub(crate) static WHITE_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_table(
+    &run_table::<{ 1 << WHITE_LOOKUP_BITS }>(WHITE_LOOKUP_BITS, &WHITE_TERMINATING, &WHITE_MAKEUP),
+    WHITE_LOOKUP_BITS,
+);
+/// First-level black-run table, indexed by the next 8 bits.
+pub(crate) static BLACK_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_table(
+    &run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP),
+    BLACK_LOOKUP_BITS,
+);
 
 /// A 2-D mode found by lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,6 +416,23 @@ mod tests {
             // Every invalid word starts with at least 7 zeros (white) / 6 zeros (black)
             // except the gaps T.4 leaves.
             assert!(free < 0.02, "white={white} free={free}");
+        }
+    }
+
+    #[test]
+    fn first_level_tables_agree_with_the_full_ones() {
+        for (fast, full, bits) in [
+            (&WHITE_RUNS_FAST, &WHITE_RUNS[..], WHITE_LOOKUP_BITS),
+            (&BLACK_RUNS_FAST, &BLACK_RUNS[..], BLACK_LOOKUP_BITS),
+        ] {
+            for (index, entry) in full.iter().enumerate() {
+                let first = fast[index >> (bits - FAST_LOOKUP_BITS)];
+                if !first.is_longer() {
+                    assert_eq!(first, *entry, "index {index:#x}");
+                }
+            }
+            // Every code of 8 bits or fewer is in the first level.
+            assert!(fast.iter().filter(|e| !e.is_longer()).count() > 200);
         }
     }
 

@@ -3,7 +3,8 @@
 use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
-    BLACK_LOOKUP_BITS, BLACK_RUNS, MODE_LOOKUP_BITS, MODES, Mode, WHITE_LOOKUP_BITS, WHITE_RUNS,
+    BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
+    Mode, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
 };
 use crate::runs::{ChangeList, append_words, paint_words};
 use crate::{Bitmap, Error, Resolution, Scheme};
@@ -357,11 +358,17 @@ fn push_change(line: &mut ChangeList, width: u32, pos: u32) {
 fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineError> {
     let mut total = 0u32;
     loop {
-        let entry = if white {
-            WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
+        // Short codes from the small table; longer ones (and EOL, and garbage) from
+        // the full one.
+        let (fast, full, full_bits) = if white {
+            (&WHITE_RUNS_FAST, &WHITE_RUNS[..], WHITE_LOOKUP_BITS)
         } else {
-            BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
+            (&BLACK_RUNS_FAST, &BLACK_RUNS[..], BLACK_LOOKUP_BITS)
         };
+        let mut entry = fast[r.peek(FAST_LOOKUP_BITS) as usize];
+        if entry.is_longer() {
+            entry = full[r.peek(full_bits) as usize];
+        }
         r.consume(entry.code_len());
         if entry.is_terminating() {
             return Ok(total + entry.run());
