@@ -9,7 +9,10 @@
 
 mod convert;
 mod fax_cmd;
+mod job_cmd;
+mod queue_cmd;
 mod tiff_cmd;
+mod user_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +41,32 @@ enum Command {
     /// Send or receive one fax over T.38 (fax over IP, UDPTL over UDP).
     #[command(subcommand)]
     Fax(FaxCommand),
+    /// Users of the gateway: add, list, show, change, remove.
+    User {
+        #[command(subcommand)]
+        command: user_cmd::UserCommand,
+        #[command(flatten)]
+        store: queue_cmd::StoreArgs,
+    },
+    /// Fax jobs (one per recipient): list, show, cancel, retry, submit, and the worker
+    /// that calls them.
+    Job {
+        #[command(subcommand)]
+        command: job_cmd::JobCommand,
+        #[command(flatten)]
+        store: queue_cmd::StoreArgs,
+    },
+    /// What a user sent, with each recipient's result, newest first.
+    Outbox {
+        /// The user: an address, a fax ID or an id.
+        #[arg(long)]
+        user: fax_queue::UserKey,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        store: queue_cmd::StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +275,9 @@ fn main() -> ExitCode {
             output,
             call,
         }) => fax_cmd::receive(&t38_listen, &output, &call.options()),
+        Command::User { command, store } => user_cmd::run(command, &store),
+        Command::Job { command, store } => job_cmd::run(command, &store),
+        Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
