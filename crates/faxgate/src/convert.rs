@@ -1,13 +1,19 @@
-//! `faxgate convert`: images in, one fax TIFF out.
+//! `faxgate convert`: documents in (fax images, text, images, PDF, office files), one
+//! fax TIFF out.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
+use fax_render::fonts::FontSet;
+use fax_render::sniff::{ImageFormat, Kind};
+use fax_render::text::TextStyle;
+use fax_render::{Fidelity, Limits, Margins, PageSetup, Rendered};
 use fax_t4::bitmap::widths;
 use fax_t4::{Bitmap, Resolution, Scheme};
 use fax_tiff::{PageEncoding, WriteOptions, Writer};
 
+use crate::render_edge::{self, Safety};
 use crate::{CompressionArg, ConvertArgs};
 
 pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
@@ -16,12 +22,47 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
         date_time: Some(tiff_date_time(now_for_output())),
         ..WriteOptions::default()
     };
+    let setup = PageSetup {
+        resolution: args
+            .resolution
+            .map(|r| r.resolution())
+            .unwrap_or(Resolution::FINE),
+        paper: args.paper.paper(),
+        margins: Margins {
+            top_mm: args.margin_mm,
+            bottom_mm: args.margin_mm,
+            left_mm: args.margin_mm,
+            right_mm: args.margin_mm,
+        },
+    };
+    let safety = Safety {
+        timeout: Duration::from_secs(args.timeout),
+        max_memory: args.max_memory_mib.saturating_mul(1 << 20),
+        limits: Limits {
+            max_pages: args.max_pages,
+            max_decoder_alloc: args.max_memory_mib.saturating_mul(1 << 20),
+            ..Limits::default()
+        },
+    };
+    let style = TextStyle {
+        font_size_pt: args.font_size,
+        ..TextStyle::default()
+    };
+    let mut fonts: Option<FontSet> = None;
+    let mut reports = Vec::with_capacity(args.inputs.len());
     let mut writer = Writer::new(options).context("preparing the TIFF writer")?;
+    let mut total_pages = 0usize;
     for input in &args.inputs {
-        for (index, page) in load_pages(input, args.pbm_resolution.resolution())?
-            .into_iter()
-            .enumerate()
-        {
+        let document = load_document(input, args, &setup, &safety, &style, &mut fonts)?;
+        total_pages += document.pages.len();
+        if total_pages > args.max_pages {
+            bail!(
+                "{}: the fax would have more than {} pages (--max-pages)",
+                input.display(),
+                args.max_pages
+            );
+        }
+        for (index, page) in document.pages.into_iter().enumerate() {
             let context = || format!("{}: page {}", input.display(), index + 1);
             let page = fax_page(page, args.resolution.map(|r| r.resolution().y_dpi))
                 .with_context(context)?;
@@ -34,40 +75,134 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
                 .add_page(&page, PageEncoding::Ccitt(scheme))
                 .with_context(context)?;
         }
+        for note in &document.fidelity.notes {
+            eprintln!("faxgate: {}: {note}", input.display());
+        }
+        reports.push(serde_json::json!({
+            "input": input.display().to_string(),
+            "kind": document.kind,
+            "pages": document.page_count,
+            "notes": document.fidelity.notes,
+        }));
     }
     let file = writer.finish().context("laying out the TIFF file")?;
     std::fs::write(&args.output, file)
         .with_context(|| format!("writing {}", args.output.display()))?;
+    if let Some(path) = &args.report_json {
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "documents": reports }))
+            .context("formatting the report")?;
+        if path.as_os_str() == "-" {
+            println!("{json}");
+        } else {
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
     Ok(())
 }
 
-/// What kind of image file a byte string holds, by its magic number.
-pub(crate) enum Kind {
-    Pbm,
-    Tiff,
+/// One input's pages, ready for [`fax_page`], and what the sender should know.
+struct Document {
+    kind: &'static str,
+    page_count: usize,
+    pages: Vec<Bitmap>,
+    fidelity: Fidelity,
 }
 
-pub(crate) fn sniff(data: &[u8]) -> Option<Kind> {
-    match data.get(..4) {
-        Some(b"II*\0") | Some(b"MM\0*") => Some(Kind::Tiff),
-        _ => match data.get(..2) {
-            Some(b"P1") | Some(b"P4") => Some(Kind::Pbm),
-            _ => None,
-        },
+impl Document {
+    fn new(kind: &'static str, rendered: Rendered) -> Document {
+        Document {
+            kind,
+            page_count: rendered.pages.len(),
+            pages: rendered.pages,
+            fidelity: rendered.fidelity,
+        }
     }
 }
 
-/// Every page of a PBM or TIFF file.
-fn load_pages(path: &Path, pbm_resolution: Resolution) -> Result<Vec<Bitmap>> {
+/// Reads one input and turns it into pages with the converter its content calls for.
+fn load_document(
+    path: &Path,
+    args: &ConvertArgs,
+    setup: &PageSetup,
+    safety: &Safety,
+    style: &TextStyle,
+    fonts: &mut Option<FontSet>,
+) -> Result<Document> {
     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    match sniff(&data) {
+    let name = || path.display().to_string();
+    let extension = path.extension().and_then(|e| e.to_str());
+    let rendered = match fax_render::sniff::sniff(&data, extension) {
         Some(Kind::Pbm) => {
-            let page = fax_t4::pbm::read(&data, pbm_resolution)
+            let pages = load_pages(path, &data, args.pbm_resolution.resolution())?;
+            return Ok(Document::new(
+                "pbm",
+                Rendered {
+                    pages,
+                    fidelity: Fidelity::default(),
+                },
+            ));
+        }
+        // Fax TIFFs keep their own pages and damaged-row warnings.
+        Some(Kind::Image(ImageFormat::Tiff)) if fax_tiff::Reader::new(&data).is_ok() => {
+            let pages = load_pages(path, &data, args.pbm_resolution.resolution())?;
+            return Ok(Document::new(
+                "tiff",
+                Rendered {
+                    pages,
+                    fidelity: Fidelity::default(),
+                },
+            ));
+        }
+        Some(Kind::Image(format)) => Document::new(
+            "image",
+            fax_render::image::render(&data, format, setup, &safety.limits).with_context(name)?,
+        ),
+        Some(Kind::Text) => {
+            let mut substitutions = Vec::new();
+            if fonts.is_none() {
+                let (found, notes) = render_edge::find_fonts(&args.font, &args.font_path)?;
+                *fonts = Some(found);
+                substitutions = notes;
+            }
+            let fonts = fonts.as_ref().context("fonts were just loaded")?;
+            let mut rendered =
+                fax_render::text::render_bytes(&data, fonts, setup, style, &safety.limits)
+                    .with_context(name)?;
+            substitutions.append(&mut rendered.fidelity.notes);
+            rendered.fidelity.notes = substitutions;
+            Document::new("text", rendered)
+        }
+        Some(Kind::Pdf) => Document::new(
+            "pdf",
+            render_edge::render_pdf(path, setup, safety).with_context(name)?,
+        ),
+        Some(Kind::Office) => Document::new(
+            "office",
+            render_edge::render_office(path, args.soffice.as_deref(), setup, safety)
+                .with_context(name)?,
+        ),
+        _ => bail!(
+            "{}: {}",
+            path.display(),
+            fax_render::Error::Unsupported {
+                what: fax_render::sniff::describe(&data)
+            }
+        ),
+    };
+    Ok(rendered)
+}
+
+/// Every page of a PBM or TIFF file.
+fn load_pages(path: &Path, data: &[u8], pbm_resolution: Resolution) -> Result<Vec<Bitmap>> {
+    match fax_render::sniff::sniff(data, None) {
+        Some(Kind::Pbm) => {
+            let page = fax_t4::pbm::read(data, pbm_resolution)
                 .with_context(|| format!("{}: unreadable PBM", path.display()))?;
             Ok(vec![page])
         }
-        Some(Kind::Tiff) => {
-            let reader = fax_tiff::Reader::new(&data)
+        Some(Kind::Image(ImageFormat::Tiff)) => {
+            let reader = fax_tiff::Reader::new(data)
                 .with_context(|| format!("{}: unreadable TIFF", path.display()))?;
             let mut pages = Vec::with_capacity(reader.page_count());
             for index in 0..reader.page_count() {
@@ -88,7 +223,7 @@ fn load_pages(path: &Path, pbm_resolution: Resolution) -> Result<Vec<Bitmap>> {
             }
             Ok(pages)
         }
-        None => bail!("{}: not a PBM (P1/P4) or TIFF file", path.display()),
+        _ => bail!("{}: not a PBM (P1/P4) or TIFF file", path.display()),
     }
 }
 

@@ -11,6 +11,7 @@ mod convert;
 mod fax_cmd;
 mod job_cmd;
 mod queue_cmd;
+mod render_edge;
 mod tiff_cmd;
 mod user_cmd;
 
@@ -29,11 +30,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Convert PBM and TIFF images into one multi-page fax TIFF (TIFF Class F).
+    /// Convert documents into one multi-page fax TIFF (TIFF Class F).
     ///
-    /// Every page of every input becomes a page of OUTPUT, in order. Pages come out
-    /// 1728 pixels wide at 204 dpi, the A4 width every fax machine takes: wider pages
-    /// are scaled down, narrower ones are centred on a white page.
+    /// Inputs may be fax images (PBM, bilevel TIFF), plain text (UTF-8, UTF-16, GBK,
+    /// Big5, ... detected), PDF (rasterized by Ghostscript), images (PNG, JPEG, GIF, BMP,
+    /// TIFF: photos halftoned, line art thresholded) and office files (through
+    /// LibreOffice); the kind is read from the content. Every page of every input
+    /// becomes a page of OUTPUT, in order. Pages come out 1728 pixels wide at 204 dpi,
+    /// the A4 width every fax machine takes: wider fax pages are scaled down, narrower
+    /// ones are centred on a white page. What the fax loses against the documents
+    /// (missing glyphs, scaled pages, halftoned pictures, ...) is printed on stderr.
     Convert(ConvertArgs),
     /// Inspect and decode TIFF files.
     #[command(subcommand)]
@@ -175,7 +181,7 @@ impl CallArgs {
 
 #[derive(Debug, clap::Args)]
 struct ConvertArgs {
-    /// PBM (P1 or P4) or TIFF files; all pages of each TIFF are taken.
+    /// Documents: PBM, TIFF (all pages), text, PDF, PNG, JPEG, GIF, BMP, office files.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// The fax TIFF to write (overwritten if it exists).
@@ -195,6 +201,54 @@ struct ConvertArgs {
     /// dpi) is what fax renderers produce; say standard for 204 x 98 dpi images.
     #[arg(long, value_enum, default_value_t = ResolutionArg::Fine)]
     pbm_resolution: ResolutionArg,
+    /// Paper that text, images and PDF pages are laid out for.
+    #[arg(long, value_enum, default_value_t = PaperArg::A4)]
+    paper: PaperArg,
+    /// Margin around text and images, in millimetres.
+    #[arg(long, value_name = "MM", default_value_t = 15.0)]
+    margin_mm: f32,
+    /// Font size of text documents, in points.
+    #[arg(long, value_name = "PT", default_value_t = 10.0)]
+    font_size: f32,
+    /// Font family for text documents, before the defaults (DejaVu Sans Mono, then a
+    /// CJK face: Noto Sans CJK or WenQuanYi Zen Hei); may be repeated.
+    #[arg(long, value_name = "FAMILY")]
+    font: Vec<String>,
+    /// Font file or directory to search besides the system's fonts; may be repeated.
+    #[arg(long, value_name = "PATH")]
+    font_path: Vec<PathBuf>,
+    /// Write the fidelity report of every input as JSON to FILE ("-": stdout).
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+    /// Give up on an external conversion (PDF, office file) after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// Memory limit for external converters and image decoding, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    max_memory_mib: u64,
+    /// Refuse documents (and faxes) of more pages than this.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_pages: usize,
+    /// LibreOffice's soffice program for office files [default: soffice on PATH].
+    #[arg(long, value_name = "PATH")]
+    soffice: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PaperArg {
+    /// ISO A4.
+    A4,
+    /// US Letter.
+    Letter,
+}
+
+impl PaperArg {
+    fn paper(self) -> fax_render::Paper {
+        match self {
+            PaperArg::A4 => fax_render::Paper::A4,
+            PaperArg::Letter => fax_render::Paper::Letter,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

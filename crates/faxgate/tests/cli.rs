@@ -305,13 +305,19 @@ fn bad_inputs_fail_cleanly_naming_the_file() {
     );
     assert!(!out.exists(), "nothing written on failure");
 
-    let text = scratch.path("notes.txt");
-    fs::write(&text, "not an image\n").expect("write");
+    let binary = scratch.path("data.bin");
+    fs::write(&binary, [0u8, 1, 2, 3, 0xff, 0xfe, 0xfd, 0]).expect("write");
     assert_clean_failure(
-        &convert(&[chart_path(1), text.clone()], &out, &[]),
-        &["notes.txt", "not a PBM (P1/P4) or TIFF file"],
+        &convert(&[chart_path(1), binary], &out, &[]),
+        &[
+            "data.bin",
+            "unsupported document type",
+            "supported: plain text",
+        ],
     );
     assert!(!out.exists(), "nothing written on failure");
+    let text = scratch.path("notes.txt");
+    fs::write(&text, "not an image\n").expect("write");
 
     for command in ["info", "extract"] {
         let mut args = vec!["tiff".as_ref(), command.as_ref(), text.as_os_str()];

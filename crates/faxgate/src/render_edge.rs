@@ -1,0 +1,350 @@
+//! The outside-world half of document rendering: finding fonts on this machine, and
+//! running the external converters (Ghostscript for PDF, LibreOffice for office files)
+//! as child processes with a time limit, a memory limit and a page limit.
+//!
+//! Everything else (text, images, turning grey rasters into fax pages) is
+//! `fax-render`, which does no I/O beyond reading the font files named here.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fax_render::fonts::{Face, FontSet};
+use fax_render::{Limits, Note, PageSetup, Rendered};
+
+/// Limits on one conversion, enforced here for child processes and passed on to
+/// `fax-render` for in-process work.
+#[derive(Debug, Clone)]
+pub(crate) struct Safety {
+    /// Wall-clock limit for one external conversion.
+    pub timeout: Duration,
+    /// Address-space limit for external converters, in bytes.
+    pub max_memory: u64,
+    /// Pages per document and image size limits.
+    pub limits: Limits,
+}
+
+/// Preferred main faces for text pages: monospaced, because plain text is laid out in
+/// columns by its writers.
+const MAIN_FAMILIES: &[&str] = &["DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono"];
+
+/// Fallback faces for Chinese, Japanese and Korean, best first.
+const CJK_FAMILIES: &[&str] = &[
+    "Noto Sans Mono CJK SC",
+    "Noto Sans CJK SC",
+    "WenQuanYi Zen Hei Mono",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+];
+
+/// Finds fonts: the system's font directories plus `extra_paths` (files or
+/// directories), the families asked for first, then the defaults. Returns the set and
+/// the substitution notes (a wanted family that is not installed).
+pub(crate) fn find_fonts(
+    wanted: &[String],
+    extra_paths: &[PathBuf],
+) -> Result<(FontSet, Vec<Note>)> {
+    let mut db = fontdb::Database::new();
+    db.load_system_fonts();
+    for path in extra_paths {
+        if path.is_dir() {
+            db.load_fonts_dir(path);
+        } else {
+            db.load_font_file(path)
+                .with_context(|| format!("loading font file {}", path.display()))?;
+        }
+    }
+    let mut notes = Vec::new();
+    let mut faces = Vec::new();
+    for family in wanted {
+        match load_family(&db, fontdb::Family::Name(family), family)? {
+            Some(face) => faces.push(face),
+            None => notes.push(Note::FontSubstituted {
+                wanted: family.clone(),
+                used: "the default faces".into(),
+            }),
+        }
+    }
+    let mut main_found = false;
+    for family in MAIN_FAMILIES {
+        if let Some(face) = load_family(&db, fontdb::Family::Name(family), family)? {
+            faces.push(face);
+            main_found = true;
+            break;
+        }
+    }
+    if !main_found
+        && wanted.is_empty()
+        && let Some(face) = load_family(&db, fontdb::Family::Monospace, "monospace")?
+    {
+        // Any monospaced face beats none.
+        notes.push(Note::FontSubstituted {
+            wanted: MAIN_FAMILIES[0].into(),
+            used: "the system's monospace face".into(),
+        });
+        faces.push(face);
+    }
+    for family in CJK_FAMILIES {
+        if let Some(face) = load_family(&db, fontdb::Family::Name(family), family)? {
+            faces.push(face);
+            break;
+        }
+    }
+    if faces.is_empty() {
+        bail!(
+            "no usable font found for text pages; install fonts-dejavu-core and \
+             fonts-wqy-zenhei (or fonts-noto-cjk), or name a font file with --font-path"
+        );
+    }
+    Ok((FontSet::new(faces)?, notes))
+}
+
+/// The best face of a family, if installed.
+fn load_family(
+    db: &fontdb::Database,
+    family: fontdb::Family<'_>,
+    name: &str,
+) -> Result<Option<Face>> {
+    let query = fontdb::Query {
+        families: &[family],
+        ..fontdb::Query::default()
+    };
+    let Some(id) = db.query(&query) else {
+        return Ok(None);
+    };
+    let face = db
+        .with_face_data(id, |data, index| {
+            Face::from_bytes(name, data.to_vec(), index)
+        })
+        .with_context(|| format!("font {name}: unreadable"))?
+        .with_context(|| format!("font {name}"))?;
+    Ok(Some(face))
+}
+
+/// A directory removed when dropped, for a converter's output and profile.
+pub(crate) struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub(crate) fn new(purpose: &str) -> Result<ScratchDir> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "faxgate-{purpose}-{}-{n}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("creating scratch directory {}", path.display()))?;
+        Ok(ScratchDir(path))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a finished child process left behind.
+struct Finished {
+    success: bool,
+    stderr: String,
+}
+
+/// Runs `program args` under `prlimit` (address space and CPU time) with a wall-clock
+/// timeout; the child is killed when the time is up. stdout and stderr go to files in
+/// `scratch`, so a chatty child can never block on a full pipe.
+fn run_limited(
+    program: &Path,
+    args: &[std::ffi::OsString],
+    scratch: &Path,
+    safety: &Safety,
+) -> Result<Finished> {
+    let stderr_path = scratch.join("stderr.txt");
+    let stderr = std::fs::File::create(&stderr_path).context("creating the converter's log")?;
+    let stdout = stderr.try_clone().context("creating the converter's log")?;
+    let cpu_seconds = safety.timeout.as_secs().max(1);
+    let mut command = Command::new("prlimit");
+    command
+        .arg(format!("--as={}", safety.max_memory))
+        .arg(format!("--cpu={cpu_seconds}"))
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr);
+    let mut child = command
+        .spawn()
+        .context("starting prlimit (util-linux) to run the converter")?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the converter")? {
+            break status;
+        }
+        if started.elapsed() > safety.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "{} took longer than {} s and was stopped",
+                program.display(),
+                safety.timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    Ok(Finished {
+        success: status.success(),
+        stderr,
+    })
+}
+
+/// Finds an executable on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Rasterizes a PDF with Ghostscript, in grey at the setup's resolution and page size
+/// (pages fitted and, if landscape, turned), without anti-aliasing so text and lines
+/// stay crisp; `fax-render` then halftones what grey remains.
+pub(crate) fn render_pdf(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Result<Rendered> {
+    let gs = on_path("gs").context(
+        "Ghostscript (gs) is needed to rasterize PDF files and is not installed; \
+         install the Debian package ghostscript",
+    )?;
+    let scratch = ScratchDir::new("pdf")?;
+    let max_pages = safety.limits.max_pages;
+    let args: Vec<std::ffi::OsString> = vec![
+        "-q".into(),
+        "-dSAFER".into(),
+        "-dBATCH".into(),
+        "-dNOPAUSE".into(),
+        "-dNOPROMPT".into(),
+        "-sDEVICE=pgmraw".into(),
+        format!("-r{}x{}", setup.x_dpi(), setup.y_dpi()).into(),
+        format!("-g{}x{}", setup.width(), setup.height()).into(),
+        "-dFIXEDMEDIA".into(),
+        "-dPDFFitPage".into(),
+        "-dTextAlphaBits=1".into(),
+        "-dGraphicsAlphaBits=1".into(),
+        // One page more than allowed tells a long document from one at the limit.
+        format!("-dLastPage={}", max_pages + 1).into(),
+        format!(
+            "-sOutputFile={}",
+            scratch.path().join("page-%05d.pgm").display()
+        )
+        .into(),
+        "-f".into(),
+        pdf.into(),
+    ];
+    let finished = run_limited(&gs, &args, scratch.path(), safety)?;
+    let log = finished.stderr;
+    if log.contains("requires a password") || log.contains("Password") {
+        bail!("the PDF is encrypted with a password; send it without the password protection");
+    }
+    let mut page_files: Vec<PathBuf> = std::fs::read_dir(scratch.path())
+        .context("listing Ghostscript's pages")?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pgm"))
+        .collect();
+    page_files.sort();
+    // Ghostscript repairs many damaged files and says so on stderr; pages it produced
+    // and a clean exit are taken.
+    if !finished.success || page_files.is_empty() {
+        let first_lines: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(4)
+            .collect();
+        bail!(
+            "Ghostscript could not read the PDF (damaged or not a PDF): {}",
+            first_lines.join(" / ")
+        );
+    }
+    if page_files.len() > max_pages {
+        bail!("the PDF has more than {max_pages} pages, the limit");
+    }
+    let mut rasters = Vec::with_capacity(page_files.len());
+    for file in &page_files {
+        let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        rasters.extend(fax_render::grey::parse_pgm_stream(
+            &data,
+            setup.x_dpi(),
+            setup.y_dpi(),
+            &safety.limits,
+        )?);
+    }
+    Ok(fax_render::grey::pages_from_rasters(&rasters, setup)?)
+}
+
+/// Converts an office document to PDF with LibreOffice (headless, a profile of its
+/// own so it never meets a user's running instance), then rasterizes the PDF.
+pub(crate) fn render_office(
+    document: &Path,
+    soffice: Option<&Path>,
+    setup: &PageSetup,
+    safety: &Safety,
+) -> Result<Rendered> {
+    let soffice = match soffice {
+        Some(path) if path.is_file() => path.to_path_buf(),
+        Some(path) => bail!(
+            "LibreOffice not found at {}; office files need it: install the Debian \
+             packages libreoffice-core with libreoffice-writer (documents), \
+             libreoffice-calc (spreadsheets) and libreoffice-impress (presentations)",
+            path.display()
+        ),
+        None => on_path("soffice")
+            .or_else(|| on_path("libreoffice"))
+            .context(
+                "LibreOffice (soffice) is not installed; office files need it: install the \
+             Debian packages libreoffice-core with libreoffice-writer (documents), \
+             libreoffice-calc (spreadsheets) and libreoffice-impress (presentations)",
+            )?,
+    };
+    let scratch = ScratchDir::new("office")?;
+    let profile = scratch.path().join("profile");
+    let out_dir = scratch.path().join("out");
+    std::fs::create_dir_all(&out_dir).context("creating LibreOffice's output directory")?;
+    let args: Vec<std::ffi::OsString> = vec![
+        format!("-env:UserInstallation=file://{}", profile.display()).into(),
+        "--headless".into(),
+        "--norestore".into(),
+        "--nolockcheck".into(),
+        "--convert-to".into(),
+        "pdf".into(),
+        "--outdir".into(),
+        out_dir.clone().into(),
+        document.into(),
+    ];
+    let finished = run_limited(&soffice, &args, scratch.path(), safety)?;
+    let pdf = std::fs::read_dir(&out_dir).ok().and_then(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+    });
+    let Some(pdf) = pdf else {
+        bail!(
+            "LibreOffice could not convert the document{}: {}",
+            if finished.success { "" } else { " (it failed)" },
+            finished
+                .stderr
+                .lines()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+    };
+    render_pdf(&pdf, setup, safety)
+}
