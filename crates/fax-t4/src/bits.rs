@@ -141,6 +141,18 @@ impl<'a> BitReader<'a> {
         self.valid += bytes * 8;
     }
 
+    /// Consumes `n` bits (at most 32), refilling only when fewer than 32 remain: for
+    /// streams of short codes (2-D mode codes), where the refill is rarely needed and the
+    /// branch is predictable.
+    #[inline(always)]
+    pub fn consume_short(&mut self, n: u32) {
+        self.buf <<= n;
+        self.valid -= n;
+        if self.valid < 32 {
+            self.refill();
+        }
+    }
+
     /// The last bytes of the data, zero-padded to a word (zeros past the end).
     #[cold]
     fn tail_word(&self) -> u64 {

@@ -438,7 +438,7 @@ impl LineDecoder {
         let mut b = 0usize;
         loop {
             let (mode, len) = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
-            r.consume(u32::from(len));
+            r.consume_short(u32::from(len));
             // Vertical modes are most of a page; they share one branch-light path.
             if let Mode::Vertical(delta) = mode {
                 // Left of pixel 0 wraps to a huge value and fails the width test.
