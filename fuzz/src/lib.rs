@@ -3,6 +3,7 @@
 //! The modules here depend only on the crates under test, so the replay tests of those
 //! crates include the same files by path and run saved inputs on stable Rust.
 
+pub mod address;
 pub mod t30;
 pub mod t38;
 pub mod t4;

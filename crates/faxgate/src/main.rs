@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod address_cmd;
 mod convert;
 mod fax_cmd;
 mod job_cmd;
@@ -47,6 +48,9 @@ enum Command {
     /// Send or receive one fax over T.38 (fax over IP, UDPTL over UDP).
     #[command(subcommand)]
     Fax(FaxCommand),
+    /// Fax addressing: the recipients named in a fax mail's Subject.
+    #[command(subcommand)]
+    Address(AddressCommand),
     /// Users of the gateway: add, list, show, change, remove.
     User {
         #[command(subcommand)]
@@ -73,6 +77,67 @@ enum Command {
         #[command(flatten)]
         store: queue_cmd::StoreArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AddressCommand {
+    /// Read a Subject the way the gateway does, and print its recipients as JSON.
+    ///
+    /// The Subject names recipients separated by ";", each
+    /// [country-][area-]number[|FAXID][/name1[|name2]] or FAXID[/name1[|name2]], e.g.
+    /// "86-755-83235170|AF90000098/Company|Person; 10-666666". Prints
+    /// {"recipients":[...]}, each recipient an object with country, area, number,
+    /// fax_id, name1, name2, kind (fax-id, internal, local, national or international),
+    /// dial (what the PBX or modem dials) and e164 (what a SIP trunk wants); absent
+    /// fields are null, and a destination named twice is listed once. Exits 0. If a
+    /// recipient is wrong or not allowed, prints
+    /// {"error":"...","recipient_index":N,"input":"..."} for the first bad one (N counts
+    /// from 0) and exits 1.
+    ///
+    /// Without --config the built-in settings apply: country code 86 and area code 755
+    /// (Shenzhen), international prefix 00, trunk prefix 0, no outside-line prefix,
+    /// 3-digit extensions, local numbers of at most 8 digits, fax IDs AF followed by 8
+    /// digits, at most 100 recipients, senders limited to national calls, and any bad
+    /// recipient refusing the whole mail. config/faxgate.example.toml shows them all.
+    Parse {
+        /// Configuration file (TOML) whose [address] section sets the dial plan, the fax
+        /// ID format and the destination policy.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The highest kind of call the sender may place [default: the configuration's
+        /// policy.default_max_kind, national unless set].
+        #[arg(long, value_enum, value_name = "KIND")]
+        max_kind: Option<KindArg>,
+        /// The Subject, as one argument (quote it).
+        subject: String,
+    },
+}
+
+/// The kinds of call, cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    /// Fax IDs of this server only: no call is placed.
+    FaxId,
+    /// Extensions of the server's phone system.
+    Internal,
+    /// Numbers in the server's own area.
+    Local,
+    /// Numbers in the server's own country.
+    National,
+    /// Any number.
+    International,
+}
+
+impl KindArg {
+    fn kind(self) -> fax_address::Kind {
+        match self {
+            KindArg::FaxId => fax_address::Kind::FaxId,
+            KindArg::Internal => fax_address::Kind::Internal,
+            KindArg::Local => fax_address::Kind::Local,
+            KindArg::National => fax_address::Kind::National,
+            KindArg::International => fax_address::Kind::International,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,6 +394,11 @@ fn main() -> ExitCode {
             output,
             call,
         }) => fax_cmd::receive(&t38_listen, &output, &call.options()),
+        Command::Address(AddressCommand::Parse {
+            config,
+            max_kind,
+            subject,
+        }) => address_cmd::parse(config.as_deref(), max_kind.map(KindArg::kind), &subject),
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),

@@ -1,0 +1,132 @@
+//! `faxgate address parse`: a Subject read the way the gateway reads it, as JSON.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use fax_address::{AddressConfig, AddressSettings, BadEntry, Error, Kind, Recipient};
+use serde::{Deserialize, Serialize};
+
+/// The configuration file, as far as the commands that read it know it today: one
+/// `[address]` section, every setting with a default. Unknown sections and settings are
+/// refused, so a misspelt name is an error rather than a silent default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    address: AddressConfig,
+}
+
+/// The address settings from `path`, or the built-in ones (Shenzhen, China) without it.
+pub fn load_settings(path: Option<&Path>) -> Result<AddressSettings> {
+    let Some(path) = path else {
+        return Ok(AddressSettings::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ConfigFile =
+        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    AddressSettings::new(&file.address).with_context(|| format!("{}: [address]", path.display()))
+}
+
+/// One recipient as `address parse` prints it; absent fields are `null`, never left out,
+/// so scripts can rely on every key.
+#[derive(Debug, Serialize)]
+struct RecipientJson<'a> {
+    country: Option<&'a str>,
+    area: Option<&'a str>,
+    number: Option<&'a str>,
+    fax_id: Option<&'a str>,
+    name1: Option<&'a str>,
+    name2: Option<&'a str>,
+    kind: &'static str,
+    dial: Option<&'a str>,
+    e164: Option<&'a str>,
+}
+
+impl<'a> From<&'a Recipient> for RecipientJson<'a> {
+    fn from(recipient: &'a Recipient) -> RecipientJson<'a> {
+        RecipientJson {
+            country: recipient.country(),
+            area: recipient.area(),
+            number: recipient.number(),
+            fax_id: recipient.fax_id().map(|id| id.as_str()),
+            name1: recipient.name1().map(|name| name.as_str()),
+            name2: recipient.name2().map(|name| name.as_str()),
+            kind: recipient.kind().as_str(),
+            dial: recipient.dial(),
+            e164: recipient.e164(),
+        }
+    }
+}
+
+/// A bad recipient: what is wrong, which one (from 0), as written.
+#[derive(Debug, Serialize)]
+struct BadEntryJson<'a> {
+    error: String,
+    recipient_index: usize,
+    input: &'a str,
+}
+
+impl<'a> From<&'a BadEntry> for BadEntryJson<'a> {
+    fn from(entry: &'a BadEntry) -> BadEntryJson<'a> {
+        BadEntryJson {
+            error: entry.reason.to_string(),
+            recipient_index: entry.index,
+            input: &entry.input,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PlanJson<'a> {
+    recipients: Vec<RecipientJson<'a>>,
+    /// Only when the policy sends to the valid recipients and some were not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    refused: Vec<BadEntryJson<'a>>,
+}
+
+/// Reads `subject` with the settings of `config` for a sender allowed calls up to
+/// `max_kind` (default: the policy's `default_max_kind`) and prints the recipients as
+/// JSON. Returns `Ok(false)`, after printing the first bad recipient, when the request
+/// is refused.
+pub fn parse(config: Option<&Path>, max_kind: Option<Kind>, subject: &str) -> Result<bool> {
+    let settings = load_settings(config)?;
+    let max_kind = max_kind.unwrap_or(settings.policy().default_max_kind());
+    let json = match settings.plan(subject, max_kind) {
+        Ok(plan) => serde_json::to_string(&PlanJson {
+            recipients: plan.recipients.iter().map(RecipientJson::from).collect(),
+            refused: plan.refused.iter().map(BadEntryJson::from).collect(),
+        })?,
+        Err(error) => {
+            println!(
+                "{}",
+                serde_json::to_string(&first_bad_entry(subject, &error))?
+            );
+            return Ok(false);
+        }
+    };
+    println!("{json}");
+    Ok(true)
+}
+
+/// The first bad recipient of a refused request. An empty subject has no recipient: it
+/// is reported as recipient 0, written as the (blank) subject.
+fn first_bad_entry<'a>(subject: &'a str, error: &'a Error) -> BadEntryJson<'a> {
+    if let Error::Refused { entries } = error
+        && let Some(first) = entries.first()
+    {
+        return BadEntryJson::from(first);
+    }
+    match error {
+        Error::TooManyRecipients { index, input, .. } => BadEntryJson {
+            error: error.to_string(),
+            recipient_index: *index,
+            input,
+        },
+        _ => BadEntryJson {
+            error: error.to_string(),
+            recipient_index: 0,
+            input: subject.trim(),
+        },
+    }
+}
