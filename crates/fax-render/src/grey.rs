@@ -126,6 +126,9 @@ pub fn resample(grey: &GreyImage, width: u32, height: u32) -> GreyImage {
         (0..dst)
             .map(|i| {
                 let start = i * src / dst;
+                if dst >= src {
+                    return (start, start + 1);
+                }
                 let end = ((i + 1) * src).div_ceil(dst).clamp(start + 1, src);
                 (start.min(src - 1), end)
             })
@@ -180,15 +183,16 @@ pub fn place_on_page(
             percent: (scale * 100.0).round() as u32,
         });
     }
-    let scaled = resample(grey, width, height);
+    // Judged on the source: averaging while shrinking greys the edges of line art.
     let mode = match mode {
-        Binarize::Auto if is_photographic(&scaled) => Binarize::Halftone,
+        Binarize::Auto if is_photographic(grey) => Binarize::Halftone,
         Binarize::Auto => Binarize::Threshold,
         fixed => fixed,
     };
     if mode == Binarize::Halftone {
         fidelity.notes.push(Note::Halftoned { page: 1 });
     }
+    let scaled = resample(grey, width, height);
     let row_step = if setup.resolution.is_standard() { 2 } else { 1 };
     let picture = binarize_into(&scaled, mode, row_step)?;
     let mut page = Bitmap::new(setup.width(), setup.height(), setup.resolution)?;
