@@ -1,7 +1,7 @@
 //! Writes the seed inputs of the `address_parse` fuzz target under the directory given
-//! (the fuzz corpus root, default `fuzz/corpus`): the subjects of issue 4, good and bad,
-//! and the spellings senders use (full-width forms, `+`, trunk prefix, extra `;`), each
-//! under the settings that make it interesting.
+//! (the fuzz corpus root, default `fuzz/corpus`): the subjects of the addressing
+//! specification, good and bad, and the spellings senders use (full-width forms, `+`,
+//! trunk prefix, extra `;`), each under the settings that make it interesting.
 
 use std::path::{Path, PathBuf};
 
@@ -12,37 +12,37 @@ mod fuzz_address;
 /// Name, settings selector (see `fuzz/src/address.rs`), subject.
 const SEEDS: &[(&str, u8, &str)] = &[
     (
-        "issue-country-area-number-name",
+        "spec-country-area-number-name",
         0,
         "86-755-83235170/金恒科技",
     ),
     (
-        "issue-two-recipients",
+        "spec-two-recipients",
         0,
         "86-755-83235170/金恒科技; 86-755-83235180/傲发科技",
     ),
     (
-        "issue-three-areas",
+        "spec-three-areas",
         0,
         "10-666666/张三;20-777777/李四;86-755-888888/王五",
     ),
-    ("issue-no-area", 0, "852-0-999999"),
-    ("issue-extension", 0, "0-0-123"),
+    ("spec-no-area", 0, "852-0-999999"),
+    ("spec-extension", 0, "0-0-123"),
     (
-        "issue-number-fax-id-names",
+        "spec-number-fax-id-names",
         0,
         "86-755-83235170|AF90000098/金恒科技|张三",
     ),
     (
-        "issue-space-before-slash",
+        "spec-space-before-slash",
         0,
         "86-755-83235170 /金恒科技|张三",
     ),
-    ("issue-fax-id-alone", 0, "AF90000098/金恒科技"),
-    ("issue-area-in-number", 0, "075583235170"),
-    ("issue-letter-in-number", 0, "755-8323A170"),
-    ("issue-empty-number", 0, "86-755-/x"),
-    ("issue-bad-fax-id", 0, "83235170|AF9000009"),
+    ("spec-fax-id-alone", 0, "AF90000098/金恒科技"),
+    ("spec-area-in-number", 0, "075583235170"),
+    ("spec-letter-in-number", 0, "755-8323A170"),
+    ("spec-empty-number", 0, "86-755-/x"),
+    ("spec-bad-fax-id", 0, "83235170|AF9000009"),
     (
         "full-width",
         0,

@@ -38,7 +38,7 @@ fn route(settings: &AddressSettings, subject: &str) -> String {
 }
 
 #[test]
-fn the_issue_examples_in_shenzhen() {
+fn the_specification_examples_in_shenzhen() {
     let shenzhen = AddressSettings::default();
     let table = [
         ("86-755-83235170", "local 83235170 +8675583235170"),

@@ -1,6 +1,7 @@
 //! Replays the saved inputs of the `address_parse` fuzz target (seed corpus and crash
 //! regressions) on stable Rust, through the same check the cargo-fuzz target runs, and
-//! runs that check on the subjects of issue 4 under every fuzz setting.
+//! runs that check on the subjects of the addressing specification under every fuzz
+//! setting.
 
 use std::path::{Path, PathBuf};
 
@@ -52,8 +53,8 @@ fn address_parse_inputs_parse_within_bound_and_read_back() {
     );
 }
 
-/// The subjects of issue 4, good and bad.
-const ISSUE_SUBJECTS: [&str; 20] = [
+/// The subjects of the addressing specification, good and bad.
+const SPECIFICATION_SUBJECTS: [&str; 20] = [
     "86-755-83235170/金恒科技",
     "755-83235170/金恒科技",
     "83235170/金恒科技",
@@ -77,9 +78,9 @@ const ISSUE_SUBJECTS: [&str; 20] = [
 ];
 
 #[test]
-fn issue_subjects_pass_the_fuzz_check_under_every_setting() {
+fn specification_subjects_pass_the_fuzz_check_under_every_setting() {
     for selector in 0..4 {
-        for subject in ISSUE_SUBJECTS {
+        for subject in SPECIFICATION_SUBJECTS {
             fuzz_address::check_address_parse(&fuzz_address::seed(selector, subject));
         }
     }

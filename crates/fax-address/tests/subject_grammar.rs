@@ -1,6 +1,6 @@
-//! The subject grammar of issue 4, on the server it describes (country 86, area 755):
-//! every example that must parse, parsed exactly as described, and every one that must
-//! fail, failing with the message the sender will read.
+//! The subject grammar of the addressing specification, on the server it describes
+//! (country 86, area 755): every example that must parse, parsed exactly as described,
+//! and every one that must fail, failing with the message the sender will read.
 
 use fax_address::{AddressSettings, Entry, Error, Part, Recipient, Separator};
 

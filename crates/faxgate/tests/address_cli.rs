@@ -60,7 +60,7 @@ impl Drop for ConfigFile {
 const JINHENG: &str = r#"{"country":"86","area":"755","number":"83235170","fax_id":null,"name1":"金恒科技","name2":null,"kind":"local","dial":"83235170","e164":"+8675583235170"}"#;
 
 #[test]
-fn issue_example_prints_the_recipient_and_exits_0() {
+fn specification_example_prints_the_recipient_and_exits_0() {
     let expected = format!(r#"{{"recipients":[{JINHENG}]}}"#);
     for subject in [
         "86-755-83235170/金恒科技",
