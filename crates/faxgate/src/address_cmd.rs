@@ -86,12 +86,14 @@ struct PlanJson<'a> {
 }
 
 /// Reads `subject` with the settings of `config` for a sender allowed calls up to
-/// `max_kind` (default: the policy's `default_max_kind`) and prints the recipients as
-/// JSON. Returns `Ok(false)`, after printing the first bad recipient, when the request
+/// `max_kind` (default: no per-sender limit; the configured prefix rules still apply)
+/// and prints the recipients as JSON. Returns `Ok(false)`, after printing the first bad recipient, when the request
 /// is refused.
 pub fn parse(config: Option<&Path>, max_kind: Option<Kind>, subject: &str) -> Result<bool> {
     let settings = load_settings(config)?;
-    let max_kind = max_kind.unwrap_or(settings.policy().default_max_kind());
+    // A parse on its own speaks for no particular sender: every valid subject reads as
+    // it would for one allowed international calls. --max-kind checks a sender's limit.
+    let max_kind = max_kind.unwrap_or(Kind::International);
     let json = match settings.plan(subject, max_kind) {
         Ok(plan) => serde_json::to_string(&PlanJson {
             recipients: plan.recipients.iter().map(RecipientJson::from).collect(),

@@ -97,15 +97,16 @@ enum AddressCommand {
     /// Without --config the built-in settings apply: country code 86 and area code 755
     /// (Shenzhen), international prefix 00, trunk prefix 0, no outside-line prefix,
     /// 3-digit extensions, local numbers of at most 8 digits, fax IDs AF followed by 8
-    /// digits, at most 100 recipients, senders limited to national calls, and any bad
-    /// recipient refusing the whole mail. config/faxgate.example.toml shows them all.
+    /// digits, at most 100 recipients, and any bad recipient refusing the whole mail;
+    /// the gateway limits new users to national calls (policy.default_max_kind), which
+    /// --max-kind checks here. config/faxgate.example.toml shows them all.
     Parse {
         /// Configuration file (TOML) whose [address] section sets the dial plan, the fax
         /// ID format and the destination policy.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// The highest kind of call the sender may place [default: the configuration's
-        /// policy.default_max_kind, national unless set].
+        /// Check the subject for a sender who may place calls up to this kind [default:
+        /// no per-sender limit, only the configured prefix rules].
         #[arg(long, value_enum, value_name = "KIND")]
         max_kind: Option<KindArg>,
         /// The Subject, as one argument (quote it).
