@@ -1,9 +1,10 @@
 //! faxgate: fax server and email-to-fax gateway.
 //!
-//! This binary is the edge of the system: it owns files, sockets, the clock and the
-//! command line, and hands bytes to the pure crates (`fax-t4`, `fax-tiff`, `fax-t30`,
-//! `fax-t38`) that do the work. Errors from
-//! those crates get the file and page they concern attached here.
+//! This binary is the edge of the system: it owns files, sockets, the database, the
+//! clock and the command line, and hands bytes to the library crates that do the work
+//! (`fax-t4`, `fax-tiff`, `fax-render`, `fax-t30`, `fax-t38`, `fax-address`, and
+//! `fax-queue` for storage). Errors from those crates get the file, page or record they
+//! concern attached here.
 
 #![forbid(unsafe_code)]
 
