@@ -46,7 +46,7 @@ enum Command {
     /// Inspect and decode TIFF files.
     #[command(subcommand)]
     Tiff(TiffCommand),
-    /// Send or receive one fax over T.38 (fax over IP, UDPTL over UDP).
+    /// Send, receive or poll one fax over T.38 (fax over IP, UDPTL over UDP).
     #[command(subcommand)]
     Fax(FaxCommand),
     /// Fax addressing: the recipients named in a fax mail's Subject.
