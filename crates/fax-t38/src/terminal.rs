@@ -461,27 +461,8 @@ impl Terminal {
                 t += V21_PREAMBLE;
                 let count = frames.len();
                 for (i, frame) in frames.into_iter().enumerate() {
-                    let octets = frame.to_octets();
                     let last = i + 1 == count;
-                    let end_field = if last {
-                        FieldType::HdlcFcsOkSigEnd
-                    } else {
-                        FieldType::HdlcFcsOk
-                    };
-                    // FCS and closing flag take three more octets of line time.
-                    t += line_time(octets.len() + 3, 300);
-                    push(
-                        &mut steps,
-                        t,
-                        IfpPacket::Data {
-                            data_type: DataType::V21,
-                            fields: vec![
-                                Field::new(FieldType::HdlcData, reverse(&octets)),
-                                Field::new(end_field, Vec::new()),
-                            ],
-                        },
-                        if last { repeats } else { 1 },
-                    );
+                    t = self.plan_hdlc_frame(&mut steps, t, DataType::V21, 300, &frame, last);
                 }
                 t + GAP
             }
@@ -503,28 +484,8 @@ impl Terminal {
                 let dt = data_type(rate);
                 let count = frames.len();
                 for (i, frame) in frames.into_iter().enumerate() {
-                    let octets = frame.to_octets();
                     let last = i + 1 == count;
-                    t += line_time(octets.len() + 3, rate.bps);
-                    push(
-                        &mut steps,
-                        t,
-                        IfpPacket::Data {
-                            data_type: dt,
-                            fields: vec![
-                                Field::new(FieldType::HdlcData, reverse(&octets)),
-                                Field::new(
-                                    if last {
-                                        FieldType::HdlcFcsOkSigEnd
-                                    } else {
-                                        FieldType::HdlcFcsOk
-                                    },
-                                    Vec::new(),
-                                ),
-                            ],
-                        },
-                        if last { repeats } else { 1 },
-                    );
+                    t = self.plan_hdlc_frame(&mut steps, t, dt, rate.bps, &frame, last);
                 }
                 push(
                     &mut steps,
@@ -539,6 +500,54 @@ impl Terminal {
         self.plan = steps.into();
         self.plan_end = Some(end);
         self.tx_free_at = end + GAP;
+    }
+
+    /// One HDLC frame as paced data packets: its octets (in pieces small enough for the
+    /// far end's datagram size), then FCS-OK (with the signal's end after the last frame
+    /// of a burst). Returns when the frame has gone out on the line.
+    fn plan_hdlc_frame(
+        &self,
+        steps: &mut Vec<Step>,
+        mut t: Duration,
+        data_type: DataType,
+        bps: u32,
+        frame: &fax_t30::Frame,
+        last: bool,
+    ) -> Duration {
+        let octets = reverse(&frame.to_octets());
+        let pieces: Vec<&[u8]> = octets.chunks(self.max_field()).collect();
+        let count = pieces.len();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            // The FCS and closing flag take three more octets of line time.
+            let extra = if i + 1 == count { 3 } else { 0 };
+            t += line_time(piece.len() + extra, bps);
+            let mut fields = vec![Field::new(FieldType::HdlcData, piece.to_vec())];
+            if i + 1 == count {
+                let end = if last {
+                    FieldType::HdlcFcsOkSigEnd
+                } else {
+                    FieldType::HdlcFcsOk
+                };
+                // Data-less fields go last: SpanDSP refuses them before other fields.
+                fields.push(Field::new(end, Vec::new()));
+            }
+            steps.push(Step {
+                at: t,
+                packet: IfpPacket::Data { data_type, fields },
+                copies: if last && i + 1 == count {
+                    self.config.repeats
+                } else {
+                    1
+                },
+            });
+        }
+        t
+    }
+
+    /// Largest data field that fits one datagram with the UDPTL and IFP framing
+    /// (about 16 octets) around it.
+    fn max_field(&self) -> usize {
+        self.config.sender.max_datagram.saturating_sub(16).max(1)
     }
 
     /// Training, then non-ECM data in chunks of line time, the last marked as the end.
@@ -563,7 +572,7 @@ impl Terminal {
         // Chunk size: the line time of one packet, within the datagram limit (leaving
         // room for the UDPTL header and IFP framing).
         let per_chunk = (rate.bps as usize * self.config.chunk.as_millis() as usize / 8000)
-            .clamp(1, self.config.sender.max_datagram.saturating_sub(16).max(1));
+            .clamp(1, self.max_field());
         let chunks: Vec<&[u8]> = data.chunks(per_chunk).collect();
         let count = chunks.len();
         for (i, chunk) in chunks.into_iter().enumerate() {

@@ -144,3 +144,29 @@ fn local_tcf_skips_the_training_data_and_still_delivers() {
         transferred.virtual_time
     );
 }
+
+#[test]
+fn a_small_datagram_limit_splits_frames_and_still_delivers() {
+    // Some gateways take T38FaxMaxDatagram of 72: every 256-octet ECM frame must be
+    // sent in pieces, and no datagram may exceed the limit.
+    let pages = vec![chart(8)];
+    let mut config = TerminalConfig::default();
+    config.sender.max_datagram = 72;
+    config.sender.error_recovery = ErrorRecovery::Redundancy { depth: 1 };
+    let mut caller = Config::new(Role::Caller);
+    caller.ident = "faxgate test".into();
+    let mut answerer = Config::new(Role::Answerer);
+    answerer.ident = "receiver".into();
+    let terminals = [
+        Terminal::new(Engine::sender(caller, pages.clone()), config).expect("config"),
+        Terminal::new(Engine::receiver(answerer), config).expect("config"),
+    ];
+    let call = support::run_checked(terminals, support::Path::default(), 5, |datagram| {
+        assert!(
+            datagram.len() <= 72,
+            "datagram of {} octets",
+            datagram.len()
+        );
+    });
+    assert_delivered(&call, &pages);
+}

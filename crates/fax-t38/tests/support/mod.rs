@@ -60,7 +60,17 @@ pub struct Call {
     pub virtual_time: Duration,
 }
 
-pub fn run(mut terminals: [Terminal; 2], path: Path, seed: u64) -> Call {
+pub fn run(terminals: [Terminal; 2], path: Path, seed: u64) -> Call {
+    run_checked(terminals, path, seed, |_| {})
+}
+
+/// [`run`], calling `check` on every datagram sent.
+pub fn run_checked(
+    mut terminals: [Terminal; 2],
+    path: Path,
+    seed: u64,
+    check: impl Fn(&[u8]),
+) -> Call {
     let mut rng = Rng(seed.max(1));
     let mut net: BinaryHeap<InFlight> = BinaryHeap::new();
     let mut seq = 0;
@@ -74,6 +84,7 @@ pub fn run(mut terminals: [Terminal; 2], path: Path, seed: u64) -> Call {
     while now < Duration::from_secs(3600) {
         for i in 0..2 {
             while let Some(datagram) = terminals[i].poll_datagram() {
+                check(&datagram);
                 if rng.chance(path.loss) {
                     continue;
                 }
