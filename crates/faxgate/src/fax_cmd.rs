@@ -28,6 +28,8 @@ pub struct CallOptions {
     pub redundancy: usize,
     /// T.38 local TCF instead of transferred TCF.
     pub local_tcf: bool,
+    /// T.38 version (0 to 3).
+    pub t38_version: u8,
 }
 
 /// The JSON line both commands end with.
@@ -87,6 +89,10 @@ fn terminal_config(options: &CallOptions) -> TerminalConfig {
     };
     if options.local_tcf {
         config.tcf = fax_t38::terminal::TcfMode::Local;
+    }
+    if let Ok(version) = fax_t38::Version::try_from(options.t38_version) {
+        config.version = version;
+        config.receiver = fax_t38::ReceiverConfig::new(version);
     }
     config
 }

@@ -220,6 +220,9 @@ struct CallArgs {
     /// (the TCF travels as data) or local (it is not sent; both ends must agree).
     #[arg(long, value_enum, default_value_t = TcfArg::Transferred)]
     tcf: TcfArg,
+    /// T.38 version of the IFP packets (T38FaxVersion), 0 to 3; both ends must agree.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    t38_version: u8,
     /// Print the T.30 transcript (frames, training, pages) on stderr.
     #[arg(long)]
     trace: bool,
@@ -242,6 +245,7 @@ impl CallArgs {
             timeout: std::time::Duration::from_secs(self.timeout),
             redundancy: self.redundancy,
             local_tcf: self.tcf == TcfArg::Local,
+            t38_version: self.t38_version,
         }
     }
 }

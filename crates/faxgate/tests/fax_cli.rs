@@ -79,8 +79,8 @@ fn faxgate_sends_receives_and_polls_itself() {
             ecm: false,
         },
         Case {
-            name: "poll",
-            options: &[],
+            name: "poll, T.38 version 3",
+            options: &["--t38-version", "3"],
             polling: true,
             ecm: true,
         },

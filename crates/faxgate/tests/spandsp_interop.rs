@@ -46,6 +46,8 @@ struct Case {
     compression: Compression,
     /// Datagrams SpanDSP drops on the way out, in percent.
     loss_percent: f64,
+    /// T.38 version both ends speak.
+    t38_version: u8,
 }
 
 const ONE: &[u8] = &[1];
@@ -60,6 +62,7 @@ const CASES: [Case; 10] = [
         ecm: true,
         compression: Compression::Mmr,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
         name: "send, no ECM, MH standard, 1 page",
@@ -69,6 +72,7 @@ const CASES: [Case; 10] = [
         ecm: false,
         compression: Compression::Mh,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
         name: "send, no ECM, MR fine, 5 pages",
@@ -78,6 +82,7 @@ const CASES: [Case; 10] = [
         ecm: false,
         compression: Compression::Mr,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
         name: "send, ECM MR standard, 1 page, 5% loss",
@@ -87,15 +92,17 @@ const CASES: [Case; 10] = [
         ecm: true,
         compression: Compression::Mr,
         loss_percent: 5.0,
+        t38_version: 0,
     },
     Case {
-        name: "send, ECM MMR fine, 5 pages, 5% loss",
+        name: "send, ECM MMR fine, 5 pages, 5% loss, T.38 v3",
         direction: Direction::FaxgateSends,
         charts: FIVE,
         fine: true,
         ecm: true,
         compression: Compression::Mmr,
         loss_percent: 5.0,
+        t38_version: 3,
     },
     Case {
         name: "receive, ECM MMR fine, 1 page",
@@ -105,6 +112,7 @@ const CASES: [Case; 10] = [
         ecm: true,
         compression: Compression::Mmr,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
         name: "receive, no ECM, MR fine, 1 page",
@@ -114,6 +122,7 @@ const CASES: [Case; 10] = [
         ecm: false,
         compression: Compression::Mr,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
         name: "receive, no ECM, MH standard, 5 pages",
@@ -123,15 +132,17 @@ const CASES: [Case; 10] = [
         ecm: false,
         compression: Compression::Mh,
         loss_percent: 0.0,
+        t38_version: 0,
     },
     Case {
-        name: "receive, ECM MMR fine, 5 pages, 5% loss",
+        name: "receive, ECM MMR fine, 5 pages, 5% loss, T.38 v2",
         direction: Direction::FaxgateReceives,
         charts: FIVE,
         fine: true,
         ecm: true,
         compression: Compression::Mmr,
         loss_percent: 5.0,
+        t38_version: 2,
     },
     Case {
         name: "receive, no ECM, MR fine, 1 page, 5% loss",
@@ -141,6 +152,7 @@ const CASES: [Case; 10] = [
         ecm: false,
         compression: Compression::Mr,
         loss_percent: 5.0,
+        t38_version: 0,
     },
 ];
 
@@ -204,6 +216,7 @@ fn run_case(index: usize, case: &Case, scratch: &Scratch) -> Outcome {
         Compression::Mmr => vec![Compression::Mh, Compression::Mr, Compression::Mmr],
     };
     args.loss_percent = case.loss_percent;
+    args.t38_version = case.t38_version;
     args.seed = 7 + index as u32;
     args.timeout_s = 400;
 
@@ -229,6 +242,7 @@ fn run_case(index: usize, case: &Case, scratch: &Scratch) -> Outcome {
     }
     faxgate
         .args(["--ident", FAXGATE_IDENT, "--trace", "--timeout", "400"])
+        .args(["--t38-version", &case.t38_version.to_string()])
         .arg(if case.ecm { "--ecm" } else { "--no-ecm" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
