@@ -4,6 +4,7 @@
 //! crates include the same files by path and run saved inputs on stable Rust.
 
 pub mod address;
+pub mod replay;
 pub mod t30;
 pub mod t38;
 pub mod t4;

@@ -3,54 +3,16 @@
 //! runs that check on the subjects of the addressing specification under every fuzz
 //! setting.
 
-use std::path::{Path, PathBuf};
-
 #[path = "../../../fuzz/src/address.rs"]
 mod fuzz_address;
 
-fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
-}
-
-/// Every file under `fuzz/{corpus,regressions}/address_parse/`, sorted so failures name
-/// the same file every run.
-fn saved_inputs() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = ["corpus", "regressions"]
-        .iter()
-        .filter_map(|kind| std::fs::read_dir(fuzz_dir().join(kind).join("address_parse")).ok())
-        .flat_map(|entries| entries.flatten().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("README.md"))
-        })
-        .collect();
-    files.sort();
-    files
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
 
 #[test]
 fn address_parse_inputs_parse_within_bound_and_read_back() {
-    let inputs = saved_inputs();
-    assert!(
-        !inputs.is_empty(),
-        "no address_parse corpus under {}",
-        fuzz_dir().display()
-    );
-    let mut failures = Vec::new();
-    for path in &inputs {
-        let input = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let input = input.as_slice();
-        if std::panic::catch_unwind(move || fuzz_address::check_address_parse(input)).is_err() {
-            failures.push(path.display().to_string());
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "failed inputs:\n{}",
-        failures.join("\n")
-    );
+    let fuzz = replay::fuzz_dir(env!("CARGO_MANIFEST_DIR"));
+    replay::replay_all(&fuzz, "address_parse", fuzz_address::check_address_parse);
 }
 
 /// The subjects of the addressing specification, good and bad.
