@@ -2,7 +2,7 @@
 //! our encoder with each scheme and option set, behind the header the targets expect.
 //!
 //! ```text
-//! cargo run -p fax-t4 --example fuzz_seeds [-- OUT_DIR]    # default: fuzz/corpus
+//! cargo run -p fax-t4 --example t4_fuzz_seeds [-- OUT_DIR]    # default: fuzz/corpus
 //! ```
 //!
 //! Seeds only need to reach the interesting code paths; `cargo fuzz cmin` prunes them.
