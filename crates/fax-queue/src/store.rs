@@ -333,6 +333,30 @@ impl Store {
         Ok(summary)
     }
 
+    /// Ends an administrator's change to a delivery: records it in the audit log (with
+    /// the state it changed from), commits, and returns the delivery as it now is.
+    async fn finish_admin_change(
+        mut tx: Transaction<'static, Any>,
+        actor: &str,
+        action: &str,
+        id: DeliveryId,
+        previous: DeliveryState,
+        now: Timestamp,
+    ) -> Result<Delivery, Error> {
+        Self::audit(
+            &mut tx,
+            actor,
+            action,
+            &id.to_string(),
+            previous.as_str(),
+            now,
+        )
+        .await?;
+        let delivery = load_delivery(&mut tx, id, "").await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+
     async fn audit(
         tx: &mut Transaction<'static, Any>,
         actor: &str,
@@ -1223,18 +1247,7 @@ impl Store {
                 )));
             }
         }
-        Self::audit(
-            &mut tx,
-            actor,
-            "job.cancel",
-            &id.to_string(),
-            delivery.state.as_str(),
-            now,
-        )
-        .await?;
-        let delivery = load_delivery(&mut tx, id, "").await?;
-        tx.commit().await?;
-        Ok(delivery)
+        Self::finish_admin_change(tx, actor, "job.cancel", id, delivery.state, now).await
     }
 
     /// Queues a failed or cancelled delivery again with fresh limits, from the first
@@ -1265,18 +1278,7 @@ impl Store {
                 )));
             }
         }
-        Self::audit(
-            &mut tx,
-            actor,
-            "job.retry",
-            &id.to_string(),
-            delivery.state.as_str(),
-            now,
-        )
-        .await?;
-        let delivery = load_delivery(&mut tx, id, "").await?;
-        tx.commit().await?;
-        Ok(delivery)
+        Self::finish_admin_change(tx, actor, "job.retry", id, delivery.state, now).await
     }
 
     /// The earliest time a queued delivery becomes due, if any is queued.
