@@ -9,6 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::pages::{compare_pages, faxgate_binary, make_fax_tiff};
+use common::parallel::side_by_side;
 use common::scratch::Scratch;
 use common::spandsp::free_udp_port_pair;
 
@@ -85,45 +86,32 @@ fn faxgate_sends_receives_and_polls_itself() {
             ecm: true,
         },
     ];
-    let results: Vec<(Output, Output)> = thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, case)| {
-                let input = &input;
-                let output = scratch.path(&format!("out{i}.tif"));
-                scope.spawn(move || {
-                    let (a, b) = free_udp_port_pair();
-                    let listen = format!("127.0.0.1:{b}");
-                    let input = input.to_str().expect("utf-8 path").to_owned();
-                    let output = output.to_str().expect("utf-8 path").to_owned();
-                    let (mut answering, mut calling) = if case.polling {
-                        (
-                            faxgate(&["fax", "send", "--t38-listen", &listen, &input]),
-                            faxgate(&["fax", "poll", "--t38", &listen, "-o", &output]),
-                        )
-                    } else {
-                        (
-                            faxgate(&["fax", "receive", "--t38-listen", &listen, "-o", &output]),
-                            faxgate(&["fax", "send", "--t38", &listen, &input]),
-                        )
-                    };
-                    let port = a.to_string();
-                    calling.args(["--local-port", &port]);
-                    for side in [&mut answering, &mut calling] {
-                        side.args(case.options)
-                            .args(["--timeout", "120", "--trace"]);
-                    }
-                    answering.args(["--ident", "ANSWERER"]);
-                    calling.args(["--ident", "CALLER"]);
-                    call(answering, calling)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("case thread"))
-            .collect()
+    let results: Vec<(Output, Output)> = side_by_side(&cases, |i, case| {
+        let (a, b) = free_udp_port_pair();
+        let listen = format!("127.0.0.1:{b}");
+        let input = input.to_str().expect("utf-8 path").to_owned();
+        let output = scratch.path(&format!("out{i}.tif"));
+        let output = output.to_str().expect("utf-8 path").to_owned();
+        let (mut answering, mut calling) = if case.polling {
+            (
+                faxgate(&["fax", "send", "--t38-listen", &listen, &input]),
+                faxgate(&["fax", "poll", "--t38", &listen, "-o", &output]),
+            )
+        } else {
+            (
+                faxgate(&["fax", "receive", "--t38-listen", &listen, "-o", &output]),
+                faxgate(&["fax", "send", "--t38", &listen, &input]),
+            )
+        };
+        let port = a.to_string();
+        calling.args(["--local-port", &port]);
+        for side in [&mut answering, &mut calling] {
+            side.args(case.options)
+                .args(["--timeout", "120", "--trace"]);
+        }
+        answering.args(["--ident", "ANSWERER"]);
+        calling.args(["--ident", "CALLER"]);
+        call(answering, calling)
     });
     for (i, (case, (caller, answerer))) in cases.iter().zip(&results).enumerate() {
         for (side, output, far) in [

@@ -19,6 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::pages::{differing_rows, faxgate_binary, repo_path};
+use common::parallel::side_by_side;
 use common::scratch::Scratch;
 use common::spandsp::{
     Compression, PeerArgs, PeerResult, Role, free_udp_port_pair, peer_binary, spawn_peer,
@@ -368,20 +369,8 @@ fn faxgate_and_spandsp_exchange_faxes_in_every_mode() {
     peer_binary();
     let scratch = Scratch::new("spandsp-interop");
     let started = Instant::now();
-    let outcomes: Vec<Outcome> = thread::scope(|scope| {
-        let handles: Vec<_> = CASES
-            .iter()
-            .enumerate()
-            .map(|(index, case)| {
-                let scratch = &scratch;
-                scope.spawn(move || run_case(index, case, scratch))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a case thread panicked"))
-            .collect()
-    });
+    let outcomes: Vec<Outcome> =
+        side_by_side(&CASES, |index, case| run_case(index, case, &scratch));
     let mut table = String::from("faxgate <-> SpanDSP 0.0.6 over T.38, real time (seconds)\n");
     let _ = writeln!(table, "{:<44} {:>8} {:>8}", "case", "faxgate", "SpanDSP");
     for (case, outcome) in CASES.iter().zip(&outcomes) {

@@ -13,10 +13,10 @@ mod common;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use common::pages::{differing_rows, make_fax_tiff};
+use common::parallel::side_by_side;
 use common::scratch::Scratch;
 use common::spandsp::{
     Compression, PeerArgs, PeerResult, Role, free_udp_port_pair, peer_binary, peer_dir, spawn_peer,
@@ -260,20 +260,8 @@ fn spandsp_sends_to_spandsp_in_every_mode() {
     peer_binary();
     let scratch = Scratch::new("spandsp-peer");
     let started = Instant::now();
-    let outcomes: Vec<Outcome> = thread::scope(|scope| {
-        let handles: Vec<_> = CASES
-            .iter()
-            .enumerate()
-            .map(|(index, case)| {
-                let scratch = &scratch;
-                scope.spawn(move || run_case(index, case, scratch))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a case thread panicked"))
-            .collect()
-    });
+    let outcomes: Vec<Outcome> =
+        side_by_side(&CASES, |index, case| run_case(index, case, &scratch));
     let matrix_wall = started.elapsed();
 
     let mut table = String::from(

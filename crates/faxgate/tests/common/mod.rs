@@ -2,5 +2,6 @@
 //! own and uses only part of it, hence the `dead_code` allowances in the submodules.
 
 pub mod pages;
+pub mod parallel;
 pub mod scratch;
 pub mod spandsp;
