@@ -1,0 +1,16 @@
+//! mail-net: faxgate's mail edge. It owns the sockets, TLS and timers of mail: TLS
+//! connections (`tls`), and the async drivers that run the sans-IO protocol engines
+//! (`mail-pop3`, ...) over them.
+//!
+//! Protocol logic (what to send, how to parse answers) lives in the engine crates; this
+//! crate only moves bytes, enforces timeouts and stores nothing itself: messages are
+//! handed to a caller's sink, which must have stored them durably before anything is
+//! deleted on the server.
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod tls;
+
+pub use error::Error;
+pub use tls::{MailStream, TlsMode, TrustSettings};
