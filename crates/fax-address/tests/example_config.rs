@@ -6,9 +6,10 @@ use std::path::Path;
 use fax_address::{AddressConfig, AddressSettings, Error};
 use serde::Deserialize;
 
-/// The part of the configuration file this crate reads.
+/// The part of the configuration file this crate reads. The file's other sections
+/// belong to other crates (faxgate's `Config` refuses unknown ones), so they are
+/// skipped here.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
     address: AddressConfig,

@@ -3,29 +3,19 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use fax_address::{AddressConfig, AddressSettings, BadEntry, Error, Kind, Recipient};
-use serde::{Deserialize, Serialize};
+use fax_address::{AddressSettings, BadEntry, Error, Kind, Recipient};
+use serde::Serialize;
 
-/// The configuration file, as far as the commands that read it know it today: one
-/// `[address]` section, every setting with a default. Unknown sections and settings are
-/// refused, so a misspelt name is an error rather than a silent default.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    address: AddressConfig,
-}
+use crate::config::Config;
 
-/// The address settings from `path`, or the built-in ones (Shenzhen, China) without it.
+/// The address settings from `path`'s `[address]` section, or the built-in ones
+/// (Shenzhen, China) without it.
 pub fn load_settings(path: Option<&Path>) -> Result<AddressSettings> {
-    let Some(path) = path else {
-        return Ok(AddressSettings::default());
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ConfigFile =
-        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-    AddressSettings::new(&file.address).with_context(|| format!("{}: [address]", path.display()))
+    let config = Config::load(path)?;
+    AddressSettings::new(&config.address).with_context(|| match path {
+        Some(path) => format!("{}: [address]", path.display()),
+        None => "[address]".to_owned(),
+    })
 }
 
 /// One recipient as `address parse` prints it; absent fields are `null`, never left out,

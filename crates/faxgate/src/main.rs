@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod address_cmd;
+mod config;
 mod convert;
 mod fax_cmd;
 mod job_cmd;

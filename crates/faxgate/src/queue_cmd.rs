@@ -4,16 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use fax_queue::{Delivery, RetryConfig, RetryPolicy, Store, Timestamp, User};
-use serde::Deserialize;
+use anyhow::Context;
+use fax_queue::{Delivery, RetryPolicy, Store, Timestamp, User};
 use serde_json::{Value, json};
+
+use crate::config::Config;
 
 /// Where the store is, for every queue command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// A config file with [store], [retry] and [scheduler] sections (see
-    /// config/queue.example.toml).
+    /// faxgate's configuration file; its [store], [retry], [scheduler] and [[line]]
+    /// sections apply here (see config/faxgate.example.toml).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// The data directory: the SQLite database faxgate.db and the blobs. Default
@@ -28,42 +29,6 @@ pub struct StoreArgs {
     #[arg(long, global = true)]
     pub json: bool,
 }
-
-/// The `[store]` section.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoreSection {
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-}
-
-/// The `[scheduler]` section.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct SchedulerSection {
-    lease_seconds: u64,
-}
-
-impl Default for SchedulerSection {
-    fn default() -> SchedulerSection {
-        SchedulerSection { lease_seconds: 60 }
-    }
-}
-
-/// The sections of the config file the queue commands read. Other parts of faxgate
-/// own the sections listed in `OTHER_SECTIONS`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QueueFile {
-    #[serde(default)]
-    store: StoreSection,
-    #[serde(default)]
-    retry: RetryConfig,
-    #[serde(default)]
-    scheduler: Option<SchedulerSection>,
-}
-
-const OTHER_SECTIONS: &[&str] = &["address"];
 
 /// The validated queue settings.
 #[derive(Debug, Clone)]
@@ -81,51 +46,31 @@ pub struct QueueSettings {
 /// The default data directory.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/faxgate";
 
-/// Parses the queue's sections of a config file's text.
-pub fn parse_settings(text: &str) -> anyhow::Result<QueueSettings> {
-    let mut table: toml::Table = text.parse().context("not valid TOML")?;
-    for section in OTHER_SECTIONS {
-        table.remove(*section);
-    }
-    let file: QueueFile = table.try_into().context("in the queue settings")?;
-    settings_from(file)
-}
-
-fn settings_from(file: QueueFile) -> anyhow::Result<QueueSettings> {
-    let retry = file.retry.validate()?;
-    let lease_seconds = file.scheduler.unwrap_or_default().lease_seconds;
-    if !(3..=3600).contains(&lease_seconds) {
-        bail!("[scheduler] lease_seconds must be between 3 and 3600");
-    }
-    if let Some(url) = &file.store.database_url
-        && !(url.starts_with("postgres:")
-            || url.starts_with("postgresql:")
-            || url.starts_with("sqlite:"))
-    {
-        bail!("[store] database_url must be a postgres:// or sqlite:// URL");
-    }
+/// The queue's settings from the configuration file's `[store]`, `[retry]` and
+/// `[scheduler]` sections (already range-checked by `Config::parse`).
+pub fn settings_from(config: &Config) -> anyhow::Result<QueueSettings> {
     Ok(QueueSettings {
-        data_dir: file
+        data_dir: config
             .store
             .data_dir
+            .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-        database_url: file.store.database_url.filter(|url| !url.is_empty()),
-        retry,
-        lease: Duration::from_secs(lease_seconds),
+        database_url: config
+            .store
+            .database_url
+            .clone()
+            .filter(|url| !url.is_empty()),
+        retry: config.retry.validate().context("[retry]")?,
+        lease: Duration::from_secs(config.scheduler.lease_seconds),
     })
 }
 
 impl StoreArgs {
     /// The settings: the config file (or the defaults) with the options on top.
     pub fn settings(&self) -> anyhow::Result<QueueSettings> {
-        let mut settings = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                parse_settings(&text).with_context(|| format!("in {}", path.display()))?
-            }
-            None => settings_from(QueueFile::default())?,
-        };
+        let config = self.config()?;
+        let mut settings =
+            settings_from(&config).with_context(|| format!("in {}", self.config_name()))?;
         if let Some(dir) = &self.data_dir {
             settings.data_dir = dir.clone();
         }
@@ -133,6 +78,18 @@ impl StoreArgs {
             settings.database_url = Some(url.clone());
         }
         Ok(settings)
+    }
+
+    /// The whole configuration file, or the defaults without one.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref())
+    }
+
+    fn config_name(&self) -> String {
+        self.config.as_ref().map_or_else(
+            || "the built-in settings".to_owned(),
+            |p| p.display().to_string(),
+        )
     }
 }
 
@@ -288,23 +245,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn example_config_loads_with_the_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/queue.example.toml");
-        let text = std::fs::read_to_string(&path).expect("example config");
-        let settings = parse_settings(&text).expect("parses");
+    fn defaults_without_a_config_file() {
+        let settings = settings_from(&Config::default()).expect("defaults");
         assert_eq!(settings.retry, RetryPolicy::default());
         assert_eq!(settings.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(settings.lease, Duration::from_secs(60));
         assert!(settings.database_url.is_none());
-    }
-
-    #[test]
-    fn misspelt_settings_are_errors() {
-        assert!(parse_settings("[retry]\nmax_dial = 3\n").is_err());
-        assert!(parse_settings("[retyr]\n").is_err());
-        assert!(parse_settings("[store]\ndatabase_url = \"mysql://x\"\n").is_err());
-        assert!(parse_settings("[retry.busy]\nretry = true\ndelay = 5\n").is_err());
-        assert!(parse_settings("[address]\nmax_recipients = 5\n").is_ok());
     }
 
     #[test]
