@@ -23,7 +23,12 @@ use crate::Error;
 use crate::model::*;
 use crate::retry::{CallOutcome, Decision, OutcomeClass, RetryPolicy, RetryState, decide};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_queue.sql"))];
+/// The schema's versions in order. Versions are applied by number, each once, so a
+/// version registered later than a higher one still runs.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_queue.sql")),
+    (3, include_str!("../migrations/0003_claim_path.sql")),
+];
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -833,18 +838,7 @@ impl Store {
         delivery: Option<DeliveryId>,
     ) -> Result<(), Error> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO inbox (user_id, delivery_id, sender, tiff_blob, pages, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(user.0)
-        .bind(delivery.map(|d| d.0))
-        .bind(&entry.sender)
-        .bind(entry.tiff.as_str())
-        .bind(i64::from(entry.pages))
-        .bind(entry.received_at.0)
-        .execute(&mut *tx)
-        .await?;
+        insert_inbox(&mut tx, user, entry, delivery).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1042,7 +1036,36 @@ impl Store {
         now: Timestamp,
     ) -> Result<Decision, Error> {
         let mut tx = self.write_tx().await?;
-        let delivery = load_delivery(&mut tx, claim.delivery.id, self.for_update()).await?;
+        let decision = self.finish_in(&mut tx, claim, report, now).await?;
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    /// Files the fax in `user`'s inbox and records the delivery as done, in one
+    /// transaction: a crash in between can neither lose the fax nor file it twice.
+    pub async fn finish_to_inbox(
+        &self,
+        claim: &Claim,
+        user: UserId,
+        entry: &InboxEntry,
+        report: &AttemptReport,
+        now: Timestamp,
+    ) -> Result<Decision, Error> {
+        let mut tx = self.write_tx().await?;
+        let decision = self.finish_in(&mut tx, claim, report, now).await?;
+        insert_inbox(&mut tx, user, entry, Some(claim.delivery.id)).await?;
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    async fn finish_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        claim: &Claim,
+        report: &AttemptReport,
+        now: Timestamp,
+    ) -> Result<Decision, Error> {
+        let delivery = load_delivery(tx, claim.delivery.id, self.for_update()).await?;
         if delivery.state != DeliveryState::Active
             || delivery.lease_owner.as_deref() != Some(claim.worker.as_str())
         {
@@ -1063,24 +1086,78 @@ impl Store {
         .bind(report.outcome.class.as_str())
         .bind(&report.reason)
         .bind(claim.attempt.0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if ended != 1 {
             return Err(Error::LeaseLost(claim.delivery.id));
         }
-        let decision = self
-            .apply_outcome(
-                &mut tx,
-                &delivery,
-                &report.outcome,
-                report.t30_code,
-                &report.reason,
-                now,
-            )
+        self.apply_outcome(
+            tx,
+            &delivery,
+            &report.outcome,
+            report.t30_code,
+            &report.reason,
+            now,
+        )
+        .await
+    }
+
+    /// The request's documents as rendered fax pages, if a worker rendered them already:
+    /// the TIFF blob and its page count.
+    pub async fn rendered(&self, request: RequestId) -> Result<Option<(BlobRef, u32)>, Error> {
+        let row = sqlx::query("SELECT rendered_blob, rendered_pages FROM requests WHERE id = $1")
+            .bind(request.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "request",
+                key: request.to_string(),
+            })?;
+        let blob: Option<String> = row.try_get(0)?;
+        let pages: Option<i64> = row.try_get(1)?;
+        match (blob, pages) {
+            (Some(blob), Some(pages)) => Ok(Some((parse_stored(blob)?, to_u32(pages)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Records the request's rendered fax (a TIFF blob of `pages` pages) and sets the
+    /// page count of its unfinished deliveries, which the retry policy needs to know a
+    /// fax is complete. If another worker recorded one first, theirs stays and is
+    /// returned, so every recipient gets the same pages.
+    pub async fn set_rendered(
+        &self,
+        request: RequestId,
+        blob: &BlobRef,
+        pages: u32,
+    ) -> Result<(BlobRef, u32), Error> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE requests SET rendered_blob = $1, rendered_pages = $2 \
+             WHERE id = $3 AND rendered_blob IS NULL",
+        )
+        .bind(blob.as_str())
+        .bind(i64::from(pages))
+        .bind(request.0)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query("SELECT rendered_blob, rendered_pages FROM requests WHERE id = $1")
+            .bind(request.0)
+            .fetch_one(&mut *tx)
             .await?;
+        let stored: BlobRef = parse_stored(row.try_get::<String, _>(0)?)?;
+        let stored_pages = to_u32(row.try_get::<i64, _>(1)?)?;
+        sqlx::query(
+            "UPDATE deliveries SET total_pages = $1 WHERE request_id = $2 \
+             AND state IN ('queued', 'active')",
+        )
+        .bind(i64::from(stored_pages))
+        .bind(request.0)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(decision)
+        Ok((stored, stored_pages))
     }
 
     /// Takes back every delivery whose lease expired before `now`: its open attempt is
@@ -1288,6 +1365,27 @@ impl Store {
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.map(Timestamp))
     }
+}
+
+async fn insert_inbox(
+    tx: &mut Transaction<'static, Any>,
+    user: UserId,
+    entry: &InboxEntry,
+    delivery: Option<DeliveryId>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO inbox (user_id, delivery_id, sender, tiff_blob, pages, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user.0)
+    .bind(delivery.map(|d| d.0))
+    .bind(&entry.sender)
+    .bind(entry.tiff.as_str())
+    .bind(i64::from(entry.pages))
+    .bind(entry.received_at.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn limit_value(limit: u32) -> i64 {

@@ -75,6 +75,9 @@ both_backends!(
     cancel_and_retry,
     concurrent_claims_never_share_a_delivery,
     inbox_holds_faxes_for_a_user,
+    worker_killed_after_the_last_confirmed_page_does_not_send_again,
+    a_request_is_rendered_once_for_every_recipient,
+    delivery_to_a_fax_id_files_the_fax_and_finishes_at_once,
 );
 
 fn email(text: &str) -> EmailAddress {
@@ -624,6 +627,124 @@ async fn inbox_holds_faxes_for_a_user(store: Store) {
         .await
         .expect("files");
     assert_eq!(store.inbox(li.id, 0).await.expect("inbox"), vec![entry]);
+}
+
+async fn worker_killed_after_the_last_confirmed_page_does_not_send_again(store: Store) {
+    let (_, ids) = store
+        .enqueue(&request(None, &["555", "666"]), T0)
+        .await
+        .expect("enqueues");
+    let claims = store
+        .claim("trunk", 2, "dies", LEASE, T0)
+        .await
+        .expect("claims");
+    assert_eq!(claims.len(), 2);
+    // The receiver confirmed all 5 pages of one and 4 of the other; the worker died
+    // before recording either result.
+    store
+        .renew(&claims[0], LEASE, Some(5), at(20))
+        .await
+        .expect("records progress");
+    store
+        .renew(&claims[1], LEASE, Some(4), at(20))
+        .await
+        .expect("records progress");
+    let mut recovered = store.recover_expired(at(200)).await.expect("recovers");
+    recovered.sort();
+    assert_eq!(recovered, ids);
+    let done = store
+        .delivery(claims[0].delivery.id)
+        .await
+        .expect("delivery");
+    assert_eq!(done.state, DeliveryState::Sent, "{done:?}");
+    assert_eq!(done.resume_page, 5);
+    let rest = store
+        .delivery(claims[1].delivery.id)
+        .await
+        .expect("delivery");
+    assert_eq!(rest.state, DeliveryState::Queued);
+    assert_eq!(rest.resume_page, 4, "only the last page is sent again");
+}
+
+async fn a_request_is_rendered_once_for_every_recipient(store: Store) {
+    let mut new = request(None, &["555", "666"]);
+    new.total_pages = None;
+    let (request_id, ids) = store.enqueue(&new, T0).await.expect("enqueues");
+    assert_eq!(store.rendered(request_id).await.expect("reads"), None);
+    let first = BlobRef::of(b"rendered by one worker");
+    let second = BlobRef::of(b"rendered by another");
+    assert_eq!(
+        store
+            .set_rendered(request_id, &first, 3)
+            .await
+            .expect("records"),
+        (first.clone(), 3)
+    );
+    // A second worker that rendered meanwhile gets the first rendering back.
+    assert_eq!(
+        store
+            .set_rendered(request_id, &second, 4)
+            .await
+            .expect("records"),
+        (first.clone(), 3)
+    );
+    assert_eq!(
+        store.rendered(request_id).await.expect("reads"),
+        Some((first, 3))
+    );
+    for id in ids {
+        assert_eq!(
+            store.delivery(id).await.expect("delivery").total_pages,
+            Some(3)
+        );
+    }
+}
+
+async fn delivery_to_a_fax_id_files_the_fax_and_finishes_at_once(store: Store) {
+    let li = store
+        .add_user(&new_user("Li Wei", "li@example.com"), "cli:root", T0)
+        .await
+        .expect("adds");
+    let fax_id = li.fax_id.to_string();
+    let (_, ids) = store
+        .enqueue(&request(None, &[fax_id.as_str()]), T0)
+        .await
+        .expect("enqueues");
+    let claim = store
+        .claim("trunk", 1, "w", LEASE, T0)
+        .await
+        .expect("claims")
+        .remove(0);
+    let entry = InboxEntry {
+        received_at: at(1),
+        sender: "li@example.com".to_owned(),
+        tiff: BlobRef::of(b"tiff"),
+        pages: 5,
+    };
+    let decision = store
+        .finish_to_inbox(&claim, li.id, &entry, &report(OutcomeClass::Sent, 5), at(1))
+        .await
+        .expect("files");
+    assert_eq!(decision, Decision::Done);
+    assert_eq!(store.inbox(li.id, 0).await.expect("inbox"), vec![entry]);
+    assert_eq!(
+        store.delivery(ids[0]).await.expect("delivery").state,
+        DeliveryState::Sent
+    );
+    // A lost lease files nothing.
+    assert!(matches!(
+        store
+            .finish_to_inbox(
+                &claim,
+                li.id,
+                &store.inbox(li.id, 0).await.expect("inbox")[0],
+                &report(OutcomeClass::Sent, 5),
+                at(2),
+            )
+            .await,
+        Err(Error::LeaseLost(_))
+    ));
+    assert_eq!(store.inbox(li.id, 0).await.expect("inbox").len(), 1);
 }
 
 #[tokio::test]

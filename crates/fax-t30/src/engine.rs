@@ -367,6 +367,13 @@ impl Engine {
         &self.transcript
     }
 
+    /// Pages the receiver has confirmed so far (sending) or accepted (receiving). A
+    /// sender's driver records it as the call goes, so a call cut off after the last
+    /// confirmation is known to have delivered the fax.
+    pub fn confirmed_pages(&self) -> u32 {
+        self.confirmed_pages
+    }
+
     /// The settings in force, once negotiated.
     pub fn settings(&self) -> Option<Settings> {
         self.settings
