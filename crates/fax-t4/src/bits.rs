@@ -126,7 +126,7 @@ impl<'a> BitReader<'a> {
 
     /// Tops the buffer up to at least 56 valid bits with one 8-byte load.
     #[inline(always)]
-    fn refill(&mut self) {
+    pub fn refill(&mut self) {
         let word = match self.data.get(self.next..self.next + 8) {
             Some(chunk) => {
                 let mut w = [0u8; 8];
@@ -151,6 +151,16 @@ impl<'a> BitReader<'a> {
         if self.valid < 32 {
             self.refill();
         }
+    }
+
+    /// Consumes `n` bits without refilling. The caller keeps count: after
+    /// [`BitReader::refill`] at least 56 bits are buffered, and every peek must stay within
+    /// the bits still buffered.
+    #[inline(always)]
+    pub fn consume_buffered(&mut self, n: u32) {
+        debug_assert!(n <= self.valid);
+        self.buf <<= n;
+        self.valid -= n;
     }
 
     /// The last bytes of the data, zero-padded to a word (zeros past the end).

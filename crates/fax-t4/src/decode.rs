@@ -4,9 +4,9 @@ use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    Mode, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
+    Mode, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
 };
-use crate::runs::{ChangeList, append_words, paint_words};
+use crate::runs::{ChangeList, paint_words, take_words};
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -354,31 +354,63 @@ fn push_change(line: &mut ChangeList, width: u32, pos: u32) {
 }
 
 /// Reads one run of at most `width`: make-up codes, then a terminating code.
+///
+/// The common run, one terminating code, takes no refill: the caller refills before a
+/// pair of runs, and two terminating codes (at most 8 + 12 bits) plus the second peek
+/// fit in the 56 bits a refill leaves. A make-up code goes the slow way, which refills
+/// as it goes and on leaving.
 #[inline(always)]
 fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineError> {
+    let entry = lookup_run(r, white);
+    r.consume_buffered(entry.code_len());
+    if entry.is_terminating() {
+        return Ok(entry.run());
+    }
+    read_made_up_run(r, width, white, entry)
+}
+
+/// The table entry for the run code at the reader, from the small table when the code is
+/// short (most of a page's are), else from the full one.
+#[inline(always)]
+fn lookup_run(r: &BitReader<'_>, white: bool) -> RunEntry {
+    let (fast, full, full_bits) = if white {
+        (&WHITE_RUNS_FAST, &WHITE_RUNS[..], WHITE_LOOKUP_BITS)
+    } else {
+        (&BLACK_RUNS_FAST, &BLACK_RUNS[..], BLACK_LOOKUP_BITS)
+    };
+    let entry = fast[r.peek(FAST_LOOKUP_BITS) as usize];
+    if entry.is_longer() {
+        full[r.peek(full_bits) as usize]
+    } else {
+        entry
+    }
+}
+
+/// The rest of a run that began with `first`, already consumed: more make-up codes,
+/// then a terminating one. Leaves the buffer refilled, as [`read_run`] promises.
+#[inline(never)]
+fn read_made_up_run(
+    r: &mut BitReader<'_>,
+    width: u32,
+    white: bool,
+    first: RunEntry,
+) -> Result<u32, LineError> {
+    let mut entry = first;
     let mut total = 0u32;
     loop {
-        // Short codes from the small table; longer ones (and EOL, and garbage) from
-        // the full one.
-        let (fast, full, full_bits) = if white {
-            (&WHITE_RUNS_FAST, &WHITE_RUNS[..], WHITE_LOOKUP_BITS)
-        } else {
-            (&BLACK_RUNS_FAST, &BLACK_RUNS[..], BLACK_LOOKUP_BITS)
-        };
-        let mut entry = fast[r.peek(FAST_LOOKUP_BITS) as usize];
-        if entry.is_longer() {
-            entry = full[r.peek(full_bits) as usize];
-        }
-        r.consume(entry.code_len());
-        if entry.is_terminating() {
-            return Ok(total + entry.run());
-        }
         if !entry.is_makeup() {
             return Err(LineError);
         }
         total += entry.run();
         if total > width {
             return Err(LineError);
+        }
+        r.refill();
+        entry = lookup_run(r, white);
+        r.consume_buffered(entry.code_len());
+        if entry.is_terminating() {
+            r.refill();
+            return Ok(total + entry.run());
         }
     }
 }
@@ -394,6 +426,7 @@ impl LineDecoder {
         // zeros, which are no run code, so the loop ends; the overrun check below
         // rejects a line finished on them.
         while pos < width {
+            r.refill();
             pos = self.push_run(pos, read_run(r, width, true)?)?;
             if pos >= width {
                 break;
@@ -467,6 +500,7 @@ impl LineDecoder {
                     }
                     Mode::Horizontal => {
                         let white = current.len().is_multiple_of(2);
+                        r.refill();
                         let run1 = read_run(r, width, white)?;
                         let run2 = read_run(r, width, !white)?;
                         let a1 = a0 + run1;
@@ -518,7 +552,7 @@ struct PageBuilder {
     width: u32,
     stride: usize,
     data: Vec<u8>,
-    /// The row being painted, as big-endian words.
+    /// The row being painted, as big-endian words; all zero between rows.
     words: Vec<u64>,
     rows: u32,
     good_rows: u32,
@@ -546,9 +580,17 @@ impl PageBuilder {
         }
     }
 
+    /// Appends a white row and returns where it starts.
+    fn add_row(&mut self) -> usize {
+        let start = self.data.len();
+        self.data.resize(start + self.stride, 0);
+        start
+    }
+
     fn push_good(&mut self, changes: &[u32]) {
         paint_words(changes, self.width, &mut self.words);
-        append_words(&self.words, self.stride, &mut self.data);
+        let start = self.add_row();
+        take_words(&mut self.words, &mut self.data[start..]);
         self.rows += 1;
         self.good_rows += 1;
         self.bad_run = 0;
@@ -557,19 +599,16 @@ impl PageBuilder {
     /// A row that was there but could not be decoded: repeat the row above (T.4 Annex
     /// suggests this as the least visible repair), white for the first row.
     fn push_bad(&mut self) {
-        let start = self.data.len();
+        let start = self.add_row();
         if start >= self.stride {
-            self.data.extend_from_within(start - self.stride..start);
-        } else {
-            self.data.resize(start + self.stride, 0);
+            self.data.copy_within(start - self.stride..start, start);
         }
         self.count_bad();
     }
 
     /// A row that never arrived: white.
     fn push_missing(&mut self) {
-        let start = self.data.len();
-        self.data.resize(start + self.stride, 0);
+        self.add_row();
         self.count_bad();
     }
 

@@ -114,18 +114,15 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
 }
 
 /// Paints a row from its changing elements (sentinels allowed) into `words`, a row as
-/// big-endian 64-bit words (at least `width.div_ceil(64)` of them; only those are
-/// written). Positions are clamped to the row.
+/// big-endian 64-bit words, all zero on entry (see [`take_words`]); at least
+/// `width.div_ceil(64)` of them. Positions are clamped to the row.
 ///
 /// Spans are set a word at a time, where most runs on a page fit in one word: cheaper
 /// than setting bytes span by span.
 pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut [u64]) {
-    let used = (width as usize).div_ceil(64).min(words.len());
-    words[..used].fill(0);
-    let words = &mut words[..used];
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
-        let (start, end) = (pair[0].min(width), pair[1].min(width));
+        let (start, end) = (pair[0], pair[1].min(width));
         if start >= width {
             return;
         }
@@ -133,19 +130,21 @@ pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut [u64]) {
     }
     if let [start] = pairs.remainder() {
         // An odd list: black runs to the end of the row.
-        set_span(words, (*start).min(width), width);
+        set_span(words, *start, width);
     }
 }
 
-/// Appends a row of `stride` bytes, held as big-endian words, to `out`.
-pub(crate) fn append_words(words: &[u64], stride: usize, out: &mut Vec<u8>) {
-    let full = stride / 8;
-    for word in &words[..full.min(words.len())] {
-        out.extend_from_slice(&word.to_be_bytes());
+/// Moves a row painted by [`paint_words`] into `row` (its packed bytes) and zeroes the
+/// words again, so the next row starts clean without a separate pass to clear them.
+pub(crate) fn take_words(words: &mut [u64], row: &mut [u8]) {
+    let mut chunks = row.chunks_exact_mut(8);
+    let mut words = words.iter_mut();
+    for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
+        chunk.copy_from_slice(&std::mem::take(word).to_be_bytes());
     }
-    if !stride.is_multiple_of(8) {
-        let last = words.get(full).copied().unwrap_or(0).to_be_bytes();
-        out.extend_from_slice(&last[..stride % 8]);
+    let rest = chunks.into_remainder();
+    if let Some(word) = words.next().filter(|_| !rest.is_empty()) {
+        rest.copy_from_slice(&std::mem::take(word).to_be_bytes()[..rest.len()]);
     }
 }
 
@@ -222,11 +221,12 @@ mod tests {
                 let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
-                let mut words = vec![0x5a5a_5a5a_5a5a_5a5au64; 200];
+                let mut words = vec![0u64; 200];
                 paint_words(out.as_slice(), width, &mut words);
-                let mut painted = Vec::new();
-                append_words(&words, stride, &mut painted);
+                let mut painted = vec![0x5a; stride];
+                take_words(&mut words, &mut painted);
                 assert_eq!(painted, row, "width {width}");
+                assert!(words.iter().all(|&w| w == 0), "width {width}");
             }
         }
     }
