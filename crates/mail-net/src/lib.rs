@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod smtpd;
 pub mod tls;
 
 pub use error::Error;
