@@ -139,3 +139,42 @@ impl IntakeConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_reads_from_toml() {
+        let config: IntakeConfig = toml::from_str(
+            r#"
+            fax_domain = "fax.example.com"
+            require_auth = "dmarc"
+            trusted_authserv_ids = ["mx.example.com"]
+            require_pin = true
+            default_language = "en"
+            on_unconvertible = "fax-rest"
+            max_message_bytes = 1048576
+            max_recipients = 20
+            receipt_attach_pages = true
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(config.require_auth, RequireAuth::Dmarc);
+        assert_eq!(config.on_unconvertible, OnUnconvertible::FaxRest);
+        assert_eq!(config.default_language, Language::En);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<IntakeConfig>("fax_domian = \"x\"").is_err());
+        let config: IntakeConfig = toml::from_str("require_auth = \"spf\"").expect("parses");
+        assert!(
+            config.validate().is_err(),
+            "spf without a trusted authserv-id"
+        );
+        let config: IntakeConfig = toml::from_str("fax_domain = \"a b\"").expect("parses");
+        assert!(config.validate().is_err());
+    }
+}
