@@ -15,11 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod blob;
+pub mod intake;
 pub mod model;
 pub mod retry;
 pub mod store;
 
 pub use blob::BlobStore;
+pub use intake::{IntakeEntry, IntakeId, IntakeOutcome, NewIntake};
 pub use model::*;
 pub use retry::{
     CallOutcome, ClassRule, Decision, OutcomeClass, RetryConfig, RetryPolicy, RetryState, decide,

@@ -27,6 +27,7 @@ use crate::retry::{CallOutcome, Decision, OutcomeClass, RetryPolicy, RetryState,
 /// version registered later than a higher one still runs.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_queue.sql")),
+    (2, include_str!("../migrations/0002_mail_intake.sql")),
     (3, include_str!("../migrations/0003_claim_path.sql")),
 ];
 
@@ -133,7 +134,7 @@ pub struct AttemptReport {
 /// The job store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
     policy: RetryPolicy,
 }
@@ -222,7 +223,7 @@ impl Store {
     /// A transaction that may write. SQLite takes its write lock at the start, so two
     /// writers queue on the busy timeout instead of one failing when it upgrades from
     /// reading.
-    async fn write_tx(&self) -> Result<Transaction<'static, Any>, Error> {
+    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Any>, Error> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
