@@ -77,7 +77,6 @@ pub enum TcfConfig {
 
 /// One `[[line]]` section.
 #[derive(Debug, Clone, Deserialize)]
-#[expect(dead_code, reason = "the T.38 line driver reads the rest")]
 #[serde(deny_unknown_fields)]
 pub struct LineConfig {
     /// The line's name, unique, for logs and the attempt records.
@@ -99,7 +98,7 @@ pub struct LineConfig {
     /// Our station identifier (up to 20 characters, usually the fax number).
     #[serde(default)]
     pub ident: String,
-    /// The highest bit rate offered: 14400, 12000, 9600, 7200, 4800 or 2400.
+    /// The highest bit rate offered: 14400 (V.17), 9600 (V.29), 4800 (V.27 ter) or 2400.
     #[serde(default = "max_rate")]
     pub max_rate: u32,
     /// T.38 version of the IFP packets (0 to 3); both ends must agree.
@@ -180,6 +179,20 @@ impl Config {
 }
 
 impl LineConfig {
+    /// The call settings of `faxgate fax send --t38` that this line's calls use.
+    pub fn call_options(&self) -> crate::fax_cmd::CallOptions {
+        crate::fax_cmd::CallOptions {
+            ecm: self.ecm,
+            ident: self.ident.clone(),
+            trace: false,
+            timeout: std::time::Duration::from_secs(self.call_timeout_seconds),
+            redundancy: self.redundancy,
+            local_tcf: self.tcf == TcfConfig::Local,
+            t38_version: self.t38_version,
+            max_rate: self.max_rate,
+        }
+    }
+
     fn check(&self) -> Result<()> {
         if self.name.is_empty() {
             bail!("a line needs a name");
@@ -194,8 +207,9 @@ impl LineConfig {
                 }
             }
         }
-        if !matches!(self.max_rate, 2400 | 4800 | 7200 | 9600 | 12_000 | 14_400) {
-            bail!("max_rate must be 14400, 12000, 9600, 7200, 4800 or 2400");
+        // The top rates of the modems: a line is capped by leaving the faster ones out.
+        if !matches!(self.max_rate, 2400 | 4800 | 9600 | 14_400) {
+            bail!("max_rate must be 14400, 9600, 4800 or 2400");
         }
         if self.t38_version > 3 {
             bail!("t38_version must be 0 to 3");

@@ -2,9 +2,12 @@
 //!
 //! The call itself is `fax_t38::Terminal` around `fax_t30::Engine`; this module owns
 //! the socket, the clock and the files, and prints the one-line JSON result.
+//! [`send_pages`] is the same call for the queue's T.38 line driver (`faxgate job
+//! work`), which also follows the confirmed pages and can hang up.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -30,6 +33,40 @@ pub struct CallOptions {
     pub local_tcf: bool,
     /// T.38 version (0 to 3).
     pub t38_version: u8,
+    /// The highest bit rate offered (14400, 9600, 4800 or 2400).
+    pub max_rate: u32,
+}
+
+/// What a driver of queued calls uses to follow a call and stop it.
+pub struct CallControl<'a> {
+    /// Called with the pages confirmed so far, each time that count grows.
+    pub on_progress: &'a mut dyn FnMut(u32),
+    /// Set from another thread to hang up (the job was cancelled or its lease lost).
+    pub hang_up: &'a AtomicBool,
+}
+
+/// Where a call is placed from.
+#[derive(Debug, Clone)]
+pub enum Local {
+    /// This UDP port on every address (0: any free port).
+    Port(u16),
+    /// This address and port.
+    Bind(String),
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub struct CallEnd {
+    /// The T.30 outcome.
+    pub outcome: Outcome,
+    /// Pages received (when receiving or polling).
+    pub pages: Vec<ReceivedPage>,
+    /// Whether anything at all came back from the far end: without it nobody answered.
+    pub heard_far_end: bool,
+    /// Whether the far end's address refused our datagrams (ICMP port unreachable).
+    pub refused: bool,
+    /// Whether the call ended because [`CallControl::hang_up`] was set.
+    pub hung_up: bool,
 }
 
 /// The JSON line both commands end with.
@@ -79,6 +116,17 @@ fn engine_config(role: Role, options: &CallOptions) -> Config {
         config.capabilities.ecm = false;
         config.capabilities.mmr = false;
     }
+    // Each modem's top rate: leaving out the faster modems caps what DCS may choose.
+    let modems = &mut config.capabilities.modems;
+    if options.max_rate < 14_400 {
+        modems.v17 = false;
+    }
+    if options.max_rate < 9600 {
+        modems.v29 = false;
+    }
+    if options.max_rate < 4800 {
+        modems.v27ter = false;
+    }
     config
 }
 
@@ -123,12 +171,12 @@ fn read_document(file: &Path) -> Result<Vec<fax_t4::Bitmap>> {
     Ok(pages)
 }
 
-/// A socket for calling `remote` from `local_port`.
-fn calling_socket(remote: SocketAddr, local_port: u16) -> Result<UdpSocket> {
-    let bind = if remote.is_ipv4() {
-        format!("0.0.0.0:{local_port}")
-    } else {
-        format!("[::]:{local_port}")
+/// A socket for calling `remote` from `local`.
+fn calling_socket(remote: SocketAddr, local: &Local) -> Result<UdpSocket> {
+    let bind = match local {
+        Local::Port(port) if remote.is_ipv4() => format!("0.0.0.0:{port}"),
+        Local::Port(port) => format!("[::]:{port}"),
+        Local::Bind(address) => address.clone(),
     };
     UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))
 }
@@ -136,13 +184,25 @@ fn calling_socket(remote: SocketAddr, local_port: u16) -> Result<UdpSocket> {
 /// Sends `file` to the T.38 endpoint at `remote`. Returns whether the fax went through.
 pub fn send(file: &Path, remote: &str, local_port: u16, options: &CallOptions) -> Result<bool> {
     let pages = read_document(file)?;
+    let end = send_pages(pages, remote, &Local::Port(local_port), options, None)?;
+    report(&end.outcome)?;
+    Ok(end.outcome.status == Status::Ok)
+}
+
+/// Calls the T.38 endpoint at `remote` from `local` and sends `pages`: the call of
+/// `faxgate fax send`, for any driver.
+pub fn send_pages(
+    pages: Vec<fax_t4::Bitmap>,
+    remote: &str,
+    local: &Local,
+    options: &CallOptions,
+    control: Option<CallControl<'_>>,
+) -> Result<CallEnd> {
     let remote = resolve(remote)?;
-    let socket = calling_socket(remote, local_port)?;
+    let socket = calling_socket(remote, local)?;
     let engine = Engine::sender(engine_config(Role::Caller, options), pages);
     let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
-    let (outcome, _) = run(socket, Some(remote), terminal, options)?;
-    report(&outcome)?;
-    Ok(outcome.status == Status::Ok)
+    run(socket, Some(remote), terminal, options, control)
 }
 
 /// Waits on `listen` to be polled and sends `file` to the poller.
@@ -152,9 +212,9 @@ pub fn send_when_polled(file: &Path, listen: &str, options: &CallOptions) -> Res
     let socket = UdpSocket::bind(address).with_context(|| format!("cannot bind UDP {address}"))?;
     let engine = Engine::sender(engine_config(Role::Answerer, options), pages);
     let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
-    let (outcome, _) = run(socket, None, terminal, options)?;
-    report(&outcome)?;
-    Ok(outcome.status == Status::Ok)
+    let end = run(socket, None, terminal, options, None)?;
+    report(&end.outcome)?;
+    Ok(end.outcome.status == Status::Ok)
 }
 
 /// Calls `remote`, polls its document and writes it to `output`.
@@ -165,10 +225,10 @@ pub fn poll(
     options: &CallOptions,
 ) -> Result<bool> {
     let remote = resolve(remote)?;
-    let socket = calling_socket(remote, local_port)?;
+    let socket = calling_socket(remote, &Local::Port(local_port))?;
     let engine = Engine::receiver(engine_config(Role::Caller, options));
     let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
-    let (outcome, pages) = run(socket, Some(remote), terminal, options)?;
+    let CallEnd { outcome, pages, .. } = run(socket, Some(remote), terminal, options, None)?;
     if !pages.is_empty() {
         write_received(output, &pages, &outcome)?;
     }
@@ -183,7 +243,7 @@ pub fn receive(listen: &str, output: &PathBuf, options: &CallOptions) -> Result<
     let socket = UdpSocket::bind(address).with_context(|| format!("cannot bind UDP {address}"))?;
     let engine = Engine::receiver(engine_config(Role::Answerer, options));
     let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
-    let (outcome, pages) = run(socket, None, terminal, options)?;
+    let CallEnd { outcome, pages, .. } = run(socket, None, terminal, options, None)?;
     if !pages.is_empty() {
         write_received(output, &pages, &outcome)?;
     }
@@ -197,18 +257,23 @@ fn report(outcome: &Outcome) -> Result<()> {
     Ok(())
 }
 
-/// Drives the terminal with a real socket and clock until the call ends.
+/// Drives the terminal with a real socket and clock until the call ends (or `control`
+/// hangs it up).
 fn run(
     socket: UdpSocket,
     mut remote: Option<SocketAddr>,
     mut terminal: Terminal,
     options: &CallOptions,
-) -> Result<(Outcome, Vec<ReceivedPage>)> {
+    mut control: Option<CallControl<'_>>,
+) -> Result<CallEnd> {
     let clock = Instant::now();
     let mut buf = vec![0u8; 65536];
     let mut pages = Vec::new();
     let mut outcome = None;
     let mut transcript_shown = 0;
+    let mut confirmed = 0;
+    let mut heard_far_end = false;
+    let mut refused = false;
     if remote.is_some() {
         terminal.start(Duration::ZERO);
     }
@@ -233,10 +298,38 @@ fn run(
             }
             transcript_shown = terminal.engine().transcript().len();
         }
+        if let Some(control) = &mut control {
+            let now_confirmed = terminal.engine().confirmed_pages();
+            if now_confirmed > confirmed {
+                confirmed = now_confirmed;
+                (control.on_progress)(confirmed);
+            }
+        }
+        let end = |outcome: Outcome, pages: Vec<ReceivedPage>, hung_up: bool| CallEnd {
+            outcome,
+            pages,
+            heard_far_end,
+            refused,
+            hung_up,
+        };
         if let Some(o) = &outcome
             && terminal.is_done()
         {
-            return Ok((o.clone(), pages));
+            return Ok(end(o.clone(), pages, false));
+        }
+        if control
+            .as_ref()
+            .is_some_and(|c| c.hang_up.load(Ordering::Relaxed))
+        {
+            let outcome = Outcome {
+                status: Status::RemoteDisconnected,
+                pages: terminal.engine().confirmed_pages(),
+                remote_ident: None,
+                settings: terminal.engine().settings(),
+                duration: now,
+                detail: Some("hung up by this side".into()),
+            };
+            return Ok(end(outcome, pages, true));
         }
         if now > options.timeout {
             let outcome = outcome.unwrap_or(Outcome {
@@ -251,7 +344,7 @@ fn run(
                 duration: now,
                 detail: Some("timed out".into()),
             });
-            return Ok((outcome, pages));
+            return Ok(end(outcome, pages, false));
         }
         let wait = terminal
             .deadline()
@@ -263,6 +356,7 @@ fn run(
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
                 let now = clock.elapsed();
+                heard_far_end = true;
                 if remote.is_none() {
                     // The far end is whoever sends first.
                     remote = Some(from);
@@ -280,6 +374,7 @@ fn run(
             }
             // A previous datagram bounced (nobody listening yet): keep going.
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                refused = true;
                 terminal.handle_timeout(clock.elapsed());
             }
             Err(e) => return Err(e).context("receiving"),

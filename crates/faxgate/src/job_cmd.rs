@@ -1,26 +1,19 @@
-//! `faxgate job list|show|cancel|retry|submit|work` and `faxgate outbox`: fax jobs on
-//! the configured store. A job is one delivery: one recipient of a request.
-//!
-//! `job work` is the scheduler's worker for one line: it claims due jobs under a lease,
-//! renews the lease while each call runs, and records the result, which the retry
-//! policy turns into the next call or a final state. Lines are driven by a line
-//! driver; today the only one is `record`, a dry-run line that dials nobody and
-//! appends each call to a file, for trying out the queue and for testing it.
+//! `faxgate job list|show|cancel|retry|submit|work`, `faxgate outbox` and `faxgate
+//! inbox`: fax jobs on the configured store. A job is one delivery: one recipient of a
+//! request. `job work`, the scheduler's worker, is in `worker.rs`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use fax_queue::{
-    AttemptReport, BlobStore, CallOutcome, Claim, DeliveryFilter, DeliveryId, DeliveryState,
-    Document, NewRequest, OutcomeClass, Source, Store, UserKey,
+    BlobStore, DeliveryFilter, DeliveryId, DeliveryState, Document, NewRequest, Source, Store,
+    UserKey,
 };
 use serde_json::{Value, json};
 
-use crate::queue_cmd::{
-    QueueSettings, StoreArgs, actor, block_on, delivery_json, now, print_json, time_text,
-};
+use crate::queue_cmd::{StoreArgs, actor, block_on, delivery_json, now, print_json, time_text};
+use crate::worker::{self, WorkArgs};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobCommand {
@@ -76,54 +69,19 @@ pub enum JobCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Work jobs off one line: claim due jobs, call, record the results.
+    /// Work jobs off the lines: claim due jobs, call, record the results.
+    ///
+    /// Each [[line]] of the config file carries at most its channels' calls at once,
+    /// across every worker sharing the store; jobs go out highest priority first, then
+    /// the longest waiting, never before their send-at time. Jobs for a fax ID of this
+    /// server go to that user's inbox without a call. Logs go to stderr (RUST_LOG sets
+    /// the detail, e.g. RUST_LOG=faxgate=debug).
     Work(WorkArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct WorkArgs {
-    /// The line's name; its channel limit holds across all workers of the line.
-    #[arg(long)]
-    line: String,
-    /// How many calls the line carries at once.
-    #[arg(long, default_value_t = 1)]
-    channels: u32,
-    /// This worker's name in leases and attempts (default: host name and process id).
-    #[arg(long)]
-    worker: Option<String>,
-    /// Claim once, finish those calls, and exit.
-    #[arg(long, conflicts_with = "until_idle")]
-    once: bool,
-    /// Exit when no job is waiting or running any more.
-    #[arg(long)]
-    until_idle: bool,
-    /// The lease, overriding [scheduler] lease_seconds.
-    #[arg(long, value_name = "SECONDS")]
-    lease_seconds: Option<u64>,
-    /// The line driver. `record`: a dry-run line that calls nobody and appends one JSON
-    /// line per call event to --record-file.
-    #[arg(long, value_enum, default_value_t = DriverKind::Record)]
-    driver: DriverKind,
-    /// Where the record driver writes.
-    #[arg(long, value_name = "FILE", required_if_eq("driver", "record"))]
-    record_file: Option<PathBuf>,
-    /// How long each recorded call takes.
-    #[arg(long, value_name = "MILLISECONDS", default_value_t = 0)]
-    call_ms: u64,
-    /// How each recorded call ends: sent, busy, no-answer, rejected, invalid-number,
-    /// fax-failure, incompatible, line-down.
-    #[arg(long, value_name = "CLASS", default_value = "sent")]
-    outcome: OutcomeClass,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DriverKind {
-    /// A dry-run line: records calls, dials nobody.
-    Record,
 }
 
 /// Runs a `job` subcommand.
 pub fn run(command: JobCommand, store_args: &StoreArgs) -> anyhow::Result<bool> {
+    let config = store_args.config()?;
     let settings = store_args.settings()?;
     let json = store_args.json;
     block_on(async move {
@@ -210,7 +168,7 @@ pub fn run(command: JobCommand, store_args: &StoreArgs) -> anyhow::Result<bool> 
                 }
                 Ok(true)
             }
-            JobCommand::Work(args) => work(&store, &settings, &args).await,
+            JobCommand::Work(args) => worker::work(&store, &settings, &config, &args).await,
         };
         store.close().await;
         result
@@ -337,188 +295,44 @@ pub fn outbox(user: &UserKey, limit: u32, store_args: &StoreArgs) -> anyhow::Res
     })
 }
 
-fn worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".to_owned());
-    format!("{host}:{}", std::process::id())
-}
-
-/// The dry-run line: one JSON line per event, flushed at once so a killed worker's
-/// record is complete up to the kill.
-#[derive(Debug, Clone)]
-struct RecordLine {
-    file: PathBuf,
-    call_time: Duration,
-    outcome: OutcomeClass,
-}
-
-impl RecordLine {
-    fn append(&self, event: &Value) -> anyhow::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.file)
-            .with_context(|| format!("opening {}", self.file.display()))?;
-        // One write per line: O_APPEND keeps lines of concurrent workers whole.
-        file.write_all(format!("{event}\n").as_bytes())
-            .with_context(|| format!("writing {}", self.file.display()))?;
-        Ok(())
-    }
-
-    async fn call(&self, claim: &Claim) -> anyhow::Result<AttemptReport> {
-        let event = |name: &str| {
-            json!({
-                "event": name,
-                "job": claim.delivery.id.0,
-                "destination": claim.delivery.destination,
-                "worker": claim.worker,
-                "line": claim.line,
-                "from_page": claim.delivery.resume_page,
-            })
-        };
-        self.append(&event("dial"))?;
-        tokio::time::sleep(self.call_time).await;
-        let remaining = claim
-            .delivery
-            .total_pages
-            .map(|t| t.saturating_sub(claim.delivery.resume_page));
-        let pages_confirmed = match self.outcome {
-            OutcomeClass::Sent => remaining.unwrap_or(1),
-            _ => 0,
-        };
-        self.append(&event(self.outcome.as_str()))?;
-        Ok(AttemptReport {
-            outcome: CallOutcome {
-                class: self.outcome,
-                pages_confirmed,
-            },
-            pages_total: remaining,
-            bit_rate: None,
-            ecm: None,
-            remote_ident: None,
-            t30_code: None,
-            reason: format!("dry run: {}", self.outcome),
-        })
-    }
-}
-
-async fn work(store: &Store, settings: &QueueSettings, args: &WorkArgs) -> anyhow::Result<bool> {
-    let lease = match args.lease_seconds {
-        Some(seconds) if !(1..=3600).contains(&seconds) => {
-            bail!("--lease-seconds must be between 1 and 3600")
-        }
-        Some(seconds) => Duration::from_secs(seconds),
-        None => settings.lease,
-    };
-    if args.channels == 0 {
-        bail!("--channels must be at least 1");
-    }
-    let worker = args.worker.clone().unwrap_or_else(worker_name);
-    let line = RecordLine {
-        file: args.record_file.clone().unwrap_or_default(),
-        call_time: Duration::from_millis(args.call_ms),
-        outcome: args.outcome,
-    };
-    store
-        .recover_expired(now())
-        .await
-        .context("taking back jobs of workers that died")?;
-    let mut calls = tokio::task::JoinSet::new();
-    loop {
-        let free = args
-            .channels
-            .saturating_sub(u32::try_from(calls.len()).unwrap_or(u32::MAX));
-        let claims = if free > 0 {
-            store
-                .claim(&args.line, args.channels, &worker, lease, now())
-                .await
-                .context("claiming jobs")?
+/// Runs `faxgate inbox`.
+pub fn inbox(user: &UserKey, limit: u32, store_args: &StoreArgs) -> anyhow::Result<bool> {
+    let settings = store_args.settings()?;
+    let json = store_args.json;
+    block_on(async move {
+        let store = settings.open().await?;
+        let user = store.user(user).await?;
+        let entries = store
+            .inbox(user.id, limit)
+            .await
+            .context("reading the inbox")?;
+        let blobs = BlobStore::open(settings.blob_dir())?;
+        if json {
+            let list = entries
+                .iter()
+                .map(|e| {
+                    json!({
+                        "received_at": time_text(e.received_at),
+                        "sender": e.sender,
+                        "pages": e.pages,
+                        "tiff": e.tiff.as_str(),
+                        "file": blobs.path(&e.tiff).display().to_string(),
+                    })
+                })
+                .collect();
+            print_json(&Value::Array(list))?;
         } else {
-            Vec::new()
-        };
-        let claimed = !claims.is_empty();
-        for claim in claims {
-            calls.spawn(run_call(store.clone(), claim, line.clone(), lease));
-        }
-        if args.once {
-            while let Some(done) = calls.join_next().await {
-                done.context("a call task failed")??;
-            }
-            return Ok(true);
-        }
-        if !claimed {
-            if args.until_idle && calls.is_empty() && is_idle(store).await? {
-                return Ok(true);
-            }
-            // Wait for a call to end or for the next poll, whichever is first.
-            tokio::select! {
-                Some(done) = calls.join_next(), if !calls.is_empty() => {
-                    done.context("a call task failed")??;
-                }
-                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            for e in &entries {
+                println!(
+                    "{}  {:>3} pages  {}  {}",
+                    time_text(e.received_at),
+                    e.pages,
+                    e.sender,
+                    blobs.path(&e.tiff).display()
+                );
             }
         }
-    }
-}
-
-async fn is_idle(store: &Store) -> anyhow::Result<bool> {
-    for state in [DeliveryState::Queued, DeliveryState::Active] {
-        let filter = DeliveryFilter {
-            state: Some(state),
-            user: None,
-            limit: 1,
-        };
-        if !store.deliveries(&filter).await?.is_empty() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// One call with its lease kept alive; the call is dropped (hung up) as soon as the
-/// lease is lost, so two nodes never call for one job at once.
-async fn run_call(
-    store: Store,
-    claim: Claim,
-    line: RecordLine,
-    lease: Duration,
-) -> anyhow::Result<()> {
-    let call = line.call(&claim);
-    tokio::pin!(call);
-    let renew_every = lease / 3;
-    let report = loop {
-        tokio::select! {
-            report = &mut call => break report?,
-            () = tokio::time::sleep(renew_every) => {
-                match store.renew(&claim, lease, None, now()).await {
-                    Ok(renewed) if renewed.cancel_requested => {
-                        break AttemptReport {
-                            outcome: CallOutcome { class: OutcomeClass::Interrupted, pages_confirmed: 0 },
-                            pages_total: None,
-                            bit_rate: None,
-                            ecm: None,
-                            remote_ident: None,
-                            t30_code: None,
-                            reason: "hung up: the job was cancelled".to_owned(),
-                        };
-                    }
-                    Ok(_) => {}
-                    Err(fax_queue::Error::LeaseLost(id)) => {
-                        eprintln!("faxgate: job {id}: lease lost, call abandoned");
-                        return Ok(());
-                    }
-                    Err(error) => return Err(error).context("renewing a lease"),
-                }
-            }
-        }
-    };
-    match store.finish(&claim, &report, now()).await {
-        Ok(_) => Ok(()),
-        Err(fax_queue::Error::LeaseLost(id)) => {
-            eprintln!("faxgate: job {id}: lease lost before the result was recorded");
-            Ok(())
-        }
-        Err(error) => Err(error).context("recording a call's result"),
-    }
+        store.close().await;
+        Ok(true)
+    })
 }

@@ -17,6 +17,7 @@ mod queue_cmd;
 mod render_edge;
 mod tiff_cmd;
 mod user_cmd;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,17 @@ enum Command {
     Job {
         #[command(subcommand)]
         command: job_cmd::JobCommand,
+        #[command(flatten)]
+        store: queue_cmd::StoreArgs,
+    },
+    /// Faxes delivered to a user's fax ID, newest first.
+    Inbox {
+        /// The user: an address, a fax ID or an id.
+        #[arg(long)]
+        user: fax_queue::UserKey,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
         #[command(flatten)]
         store: queue_cmd::StoreArgs,
     },
@@ -247,6 +259,7 @@ impl CallArgs {
             redundancy: self.redundancy,
             local_tcf: self.tcf == TcfArg::Local,
             t38_version: self.t38_version,
+            max_rate: 14_400,
         }
     }
 }
@@ -369,8 +382,21 @@ enum TiffCommand {
     },
 }
 
+/// Logs (the worker's spans per job and call) go to stderr; RUST_LOG chooses the detail
+/// (default: faxgate's own messages at info, other crates' warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,faxgate=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args).map(|()| true),
         Command::Tiff(TiffCommand::Info { file }) => tiff_cmd::info(&file).map(|()| true),
@@ -409,6 +435,7 @@ fn main() -> ExitCode {
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),
+        Command::Inbox { user, limit, store } => job_cmd::inbox(&user, limit, &store),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

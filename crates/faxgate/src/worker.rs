@@ -1,0 +1,752 @@
+//! `faxgate job work`: the scheduler's worker. It claims due jobs for its lines (each
+//! line's channel limit holds across every worker and node, because the store counts
+//! a line's open calls when claiming), keeps each claim's lease alive while the call
+//! runs, and records the result, which the retry policy turns into the next call or a
+//! final state.
+//!
+//! Line drivers: `t38` calls the line's T.38 far end with the call of `faxgate fax
+//! send --t38`; `record` is a dry run that dials nobody and appends each call to a
+//! file. Before a T.38 call the request's documents are rendered to a fax TIFF once
+//! (a blob shared by every recipient and retry), and a job addressed to a fax ID of
+//! this server is filed in that user's inbox without a call.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use fax_address::AddressSettings;
+use fax_queue::{
+    AttemptReport, BlobRef, BlobStore, CallOutcome, Claim, DeliveryFilter, DeliveryState,
+    InboxEntry, OutcomeClass, Store, UserKey,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, watch};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::config::{Config, LineConfig, LineKind};
+use crate::fax_cmd::{self, CallControl, CallEnd, Local};
+use crate::queue_cmd::{QueueSettings, now};
+
+/// `faxgate job work` options.
+#[derive(Debug, clap::Args)]
+pub struct WorkArgs {
+    /// The line to work, a [[line]] of the config file (or any name with --driver
+    /// record). Without it, every configured line is worked, each with its channels.
+    #[arg(long)]
+    line: Option<String>,
+    /// How many calls the line carries at once [default: the line's channels in the
+    /// config, or 1].
+    #[arg(long)]
+    channels: Option<u32>,
+    /// This worker's name in leases and attempts (default: host name and process id).
+    #[arg(long)]
+    worker: Option<String>,
+    /// Claim once, finish those calls, and exit.
+    #[arg(long, conflicts_with = "until_idle")]
+    once: bool,
+    /// Exit when no job is waiting or running any more.
+    #[arg(long)]
+    until_idle: bool,
+    /// The lease, overriding [scheduler] lease_seconds.
+    #[arg(long, value_name = "SECONDS")]
+    lease_seconds: Option<u64>,
+    /// The line driver [default: the configured line's kind; record with
+    /// --record-file]. `t38`: calls the line's T.38 far end. `record`: a dry-run line
+    /// that calls nobody and appends one JSON line per call event to --record-file.
+    #[arg(long, value_enum)]
+    driver: Option<DriverKind>,
+    /// Where the record driver writes.
+    #[arg(long, value_name = "FILE", required_if_eq("driver", "record"))]
+    record_file: Option<PathBuf>,
+    /// How long each recorded call takes.
+    #[arg(long, value_name = "MILLISECONDS", default_value_t = 0)]
+    call_ms: u64,
+    /// How each recorded call ends: sent, busy, no-answer, rejected, invalid-number,
+    /// fax-failure, incompatible, line-down.
+    #[arg(long, value_name = "CLASS", default_value = "sent")]
+    outcome: OutcomeClass,
+}
+
+/// Line drivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriverKind {
+    /// A dry-run line: records calls, dials nobody.
+    Record,
+    /// T.38 to the line's far end (UDPTL over UDP).
+    T38,
+}
+
+/// What every call of this worker shares.
+struct WorkerContext {
+    store: Store,
+    blobs: BlobStore,
+    address: AddressSettings,
+    lease: Duration,
+    /// One rendering at a time in this worker: two channels starting recipients of one
+    /// request render it once, and converters do not compete for memory.
+    render_lock: Mutex<()>,
+}
+
+#[derive(Debug, Clone)]
+enum Driver {
+    Record(RecordLine),
+    T38(Arc<LineConfig>),
+}
+
+struct Line {
+    name: String,
+    channels: u32,
+    driver: Driver,
+    busy: u32,
+}
+
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+fn lines(config: &Config, args: &WorkArgs) -> anyhow::Result<Vec<Line>> {
+    if let Some(channels) = args.channels
+        && channels == 0
+    {
+        bail!("--channels must be at least 1");
+    }
+    let record = match (args.driver, &args.record_file) {
+        (Some(DriverKind::Record), _) | (None, Some(_)) => Some(RecordLine {
+            file: args.record_file.clone().unwrap_or_default(),
+            call_time: Duration::from_millis(args.call_ms),
+            outcome: args.outcome,
+        }),
+        _ => None,
+    };
+    let configured = |name: &str| config.lines.iter().find(|line| line.name == name);
+    let line_of = |line: &LineConfig| Line {
+        name: line.name.clone(),
+        channels: args.channels.unwrap_or(line.channels),
+        driver: match line.kind {
+            LineKind::T38 => Driver::T38(Arc::new(line.clone())),
+        },
+        busy: 0,
+    };
+    match (&args.line, record) {
+        (Some(name), Some(record)) => Ok(vec![Line {
+            name: name.clone(),
+            channels: args
+                .channels
+                .or_else(|| configured(name).map(|line| line.channels))
+                .unwrap_or(1),
+            driver: Driver::Record(record),
+            busy: 0,
+        }]),
+        (None, Some(_)) => bail!("--driver record needs --line NAME"),
+        (Some(name), None) => match configured(name) {
+            Some(line) => Ok(vec![line_of(line)]),
+            None => bail!(
+                "no [[line]] named {name:?} in the config file (--driver record works any \
+                 name as a dry run)"
+            ),
+        },
+        (None, None) if config.lines.is_empty() => {
+            bail!(
+                "the config file has no [[line]]: give --config FILE, or --line NAME --driver record"
+            )
+        }
+        (None, None) => Ok(config.lines.iter().map(line_of).collect()),
+    }
+}
+
+/// Runs `faxgate job work`.
+pub async fn work(
+    store: &Store,
+    settings: &QueueSettings,
+    config: &Config,
+    args: &WorkArgs,
+) -> anyhow::Result<bool> {
+    let lease = match args.lease_seconds {
+        Some(seconds) if !(1..=3600).contains(&seconds) => {
+            bail!("--lease-seconds must be between 1 and 3600")
+        }
+        Some(seconds) => Duration::from_secs(seconds),
+        None => settings.lease,
+    };
+    let mut lines = lines(config, args)?;
+    let context = Arc::new(WorkerContext {
+        store: store.clone(),
+        blobs: BlobStore::open(settings.blob_dir())?,
+        address: AddressSettings::new(&config.address).context("[address]")?,
+        lease,
+        render_lock: Mutex::new(()),
+    });
+    let worker = args.worker.clone().unwrap_or_else(worker_name);
+    let recovered = store
+        .recover_expired(now())
+        .await
+        .context("taking back jobs of workers that died")?;
+    if !recovered.is_empty() {
+        info!(
+            count = recovered.len(),
+            "took back jobs of workers that died"
+        );
+    }
+    let mut calls = tokio::task::JoinSet::new();
+    loop {
+        let mut claimed = false;
+        for (index, line) in lines.iter_mut().enumerate() {
+            if line.busy >= line.channels {
+                continue;
+            }
+            let claims = store
+                .claim(&line.name, line.channels, &worker, lease, now())
+                .await
+                .with_context(|| format!("claiming jobs for line {}", line.name))?;
+            for claim in claims {
+                claimed = true;
+                line.busy += 1;
+                let span = info_span!(
+                    "job",
+                    job_id = claim.delivery.id.0,
+                    call_id = claim.attempt.0,
+                    line = %claim.line
+                );
+                let call = run_call(context.clone(), claim, line.driver.clone());
+                calls.spawn(async move { (index, call.await) }.instrument(span));
+            }
+        }
+        if args.once {
+            while let Some(done) = calls.join_next().await {
+                done.context("a call task failed")?.1?;
+            }
+            return Ok(true);
+        }
+        while let Some(done) = calls.try_join_next() {
+            let (index, result) = done.context("a call task failed")?;
+            lines[index].busy = lines[index].busy.saturating_sub(1);
+            result?;
+        }
+        if !claimed {
+            if args.until_idle && calls.is_empty() && is_idle(store).await? {
+                return Ok(true);
+            }
+            // Wait for a call to end or for the next poll, whichever is first.
+            tokio::select! {
+                Some(done) = calls.join_next(), if !calls.is_empty() => {
+                    let (index, result) = done.context("a call task failed")?;
+                    lines[index].busy = lines[index].busy.saturating_sub(1);
+                    result?;
+                }
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    }
+}
+
+async fn is_idle(store: &Store) -> anyhow::Result<bool> {
+    for state in [DeliveryState::Queued, DeliveryState::Active] {
+        let filter = DeliveryFilter {
+            state: Some(state),
+            user: None,
+            limit: 1,
+        };
+        if !store.deliveries(&filter).await?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// How a job ended on the line side.
+enum Ended {
+    /// A call was made (or could not be): record it.
+    Call(AttemptReport),
+    /// The job was for a user of this server: file it in their inbox.
+    Inbox {
+        user: fax_queue::UserId,
+        entry: InboxEntry,
+        report: AttemptReport,
+    },
+}
+
+/// One job with its lease kept alive; the call is hung up as soon as the lease is lost
+/// or the job is cancelled, so two nodes never call for one job at once. Pages the
+/// receiver confirms are recorded as they come: if this process dies after the last
+/// one, recovery knows the fax went through and does not send it again.
+async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> anyhow::Result<()> {
+    info!(
+        from_page = claim.delivery.resume_page,
+        attempt = claim.delivery.attempts,
+        "job claimed"
+    );
+    let hang_up = Arc::new(AtomicBool::new(false));
+    let (progress, mut confirmed) = watch::channel(0u32);
+    let lease = context.lease;
+    let call = job(
+        context.clone(),
+        claim.clone(),
+        driver,
+        hang_up.clone(),
+        progress,
+    );
+    tokio::pin!(call);
+    let renew_every = lease / 3;
+    let mut next_renewal = tokio::time::Instant::now() + renew_every;
+    let mut progress_open = true;
+    let ended = loop {
+        let pages = tokio::select! {
+            ended = &mut call => break ended,
+            changed = confirmed.changed(), if progress_open => {
+                if changed.is_err() {
+                    progress_open = false;
+                    continue;
+                }
+                let pages = *confirmed.borrow_and_update();
+                debug!(pages_confirmed = pages, "page confirmed");
+                Some(pages)
+            }
+            () = tokio::time::sleep_until(next_renewal) => None,
+        };
+        next_renewal = tokio::time::Instant::now() + renew_every;
+        match context.store.renew(&claim, lease, pages, now()).await {
+            Ok(renewed) if renewed.cancel_requested => {
+                if !hang_up.swap(true, Ordering::Relaxed) {
+                    info!("job cancelled: hanging up");
+                }
+            }
+            Ok(_) => {}
+            Err(fax_queue::Error::LeaseLost(_)) => {
+                hang_up.store(true, Ordering::Relaxed);
+                warn!("lease lost: call abandoned, another worker has the job");
+                return Ok(());
+            }
+            Err(error) => {
+                hang_up.store(true, Ordering::Relaxed);
+                return Err(error).context("renewing a lease");
+            }
+        }
+    };
+    let ended = ended?;
+    let finished = match &ended {
+        Ended::Call(report) => context.store.finish(&claim, report, now()).await,
+        Ended::Inbox {
+            user,
+            entry,
+            report,
+        } => {
+            context
+                .store
+                .finish_to_inbox(&claim, *user, entry, report, now())
+                .await
+        }
+    };
+    let report = match &ended {
+        Ended::Call(report) | Ended::Inbox { report, .. } => report,
+    };
+    match finished {
+        Ok(decision) => {
+            info!(
+                outcome = report.outcome.class.as_str(),
+                pages_confirmed = report.outcome.pages_confirmed,
+                bit_rate = report.bit_rate,
+                t30_status = report.t30_code,
+                decision = ?decision,
+                "job call ended"
+            );
+            Ok(())
+        }
+        Err(fax_queue::Error::LeaseLost(_)) => {
+            warn!("lease lost before the result was recorded");
+            Ok(())
+        }
+        Err(error) => Err(error).context("recording a call's result"),
+    }
+}
+
+/// What the line does with one claimed job.
+async fn job(
+    context: Arc<WorkerContext>,
+    claim: Claim,
+    driver: Driver,
+    hang_up: Arc<AtomicBool>,
+    progress: watch::Sender<u32>,
+) -> anyhow::Result<Ended> {
+    match driver {
+        Driver::Record(line) => line.call(&claim, &hang_up).await.map(Ended::Call),
+        Driver::T38(line) => t38_job(&context, &claim, line, hang_up, progress).await,
+    }
+}
+
+/// A report for a job that ended without a fax session.
+fn no_call(class: OutcomeClass, reason: String) -> AttemptReport {
+    AttemptReport {
+        outcome: CallOutcome {
+            class,
+            pages_confirmed: 0,
+        },
+        pages_total: None,
+        bit_rate: None,
+        ecm: None,
+        remote_ident: None,
+        t30_code: None,
+        reason,
+    }
+}
+
+/// Whom a destination names: a user of this server (by fax ID), or a number to dial.
+enum Destination {
+    User(fax_queue::User),
+    Dial,
+    Unknown(String),
+}
+
+async fn destination(context: &WorkerContext, destination: &str) -> anyhow::Result<Destination> {
+    // A destination the address rules cannot read is dialled as written: the intake
+    // checked it, and only the line knows what it can reach.
+    let Ok(plan) = context
+        .address
+        .plan(destination, fax_address::Kind::International)
+    else {
+        return Ok(Destination::Dial);
+    };
+    let Some(recipient) = plan.recipients.first() else {
+        return Ok(Destination::Dial);
+    };
+    let Some(fax_id) = recipient.fax_id() else {
+        return Ok(Destination::Dial);
+    };
+    let key = match fax_id.as_str().parse() {
+        Ok(fax_id) => UserKey::FaxId(fax_id),
+        Err(_) => return Ok(Destination::Unknown(fax_id.as_str().to_owned())),
+    };
+    match context.store.user(&key).await {
+        Ok(user) => Ok(Destination::User(user)),
+        Err(fax_queue::Error::NotFound { .. }) if recipient.dial().is_some() => {
+            Ok(Destination::Dial)
+        }
+        Err(fax_queue::Error::NotFound { .. }) => {
+            Ok(Destination::Unknown(fax_id.as_str().to_owned()))
+        }
+        Err(error) => Err(error).context("looking up a fax ID"),
+    }
+}
+
+/// A job on a T.38 line: the rendered fax to a fax ID's inbox, or a call.
+async fn t38_job(
+    context: &Arc<WorkerContext>,
+    claim: &Claim,
+    line: Arc<LineConfig>,
+    hang_up: Arc<AtomicBool>,
+    progress: watch::Sender<u32>,
+) -> anyhow::Result<Ended> {
+    let request = claim.delivery.request;
+    let target = destination(context, &claim.delivery.destination).await?;
+    if let Destination::Unknown(fax_id) = &target {
+        return Ok(Ended::Call(no_call(
+            OutcomeClass::InvalidNumber,
+            format!("no user of this server has the fax ID {fax_id}, and no number was given"),
+        )));
+    }
+    let (tiff, total_pages) = match rendered(context, claim).await {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), "documents could not be rendered");
+            return Ok(Ended::Call(no_call(
+                OutcomeClass::Document,
+                format!("the documents could not be made into fax pages: {error:#}"),
+            )));
+        }
+    };
+    if let Destination::User(user) = target {
+        let detail = context.store.delivery_detail(claim.delivery.id).await?;
+        info!(pages = total_pages, "filed in the inbox of a fax ID");
+        return Ok(Ended::Inbox {
+            user: user.id,
+            entry: InboxEntry {
+                received_at: now(),
+                sender: detail.request.sender,
+                tiff,
+                pages: total_pages,
+            },
+            report: AttemptReport {
+                outcome: CallOutcome {
+                    class: OutcomeClass::Sent,
+                    pages_confirmed: total_pages.saturating_sub(claim.delivery.resume_page),
+                },
+                pages_total: Some(total_pages.saturating_sub(claim.delivery.resume_page)),
+                bit_rate: None,
+                ecm: None,
+                remote_ident: None,
+                t30_code: None,
+                reason: format!("filed in the inbox of {} (no call)", user.fax_id),
+            },
+        });
+    }
+    let content = context
+        .blobs
+        .get(&tiff)
+        .context("reading the rendered fax")?;
+    let mut pages =
+        fax_pages(&content).with_context(|| format!("request {request}: rendered fax"))?;
+    let from = usize::try_from(claim.delivery.resume_page).unwrap_or(usize::MAX);
+    if from >= pages.len() {
+        // Every page was confirmed by an earlier call.
+        return Ok(Ended::Call(AttemptReport {
+            outcome: CallOutcome {
+                class: OutcomeClass::Sent,
+                pages_confirmed: 0,
+            },
+            pages_total: Some(0),
+            ..no_call(
+                OutcomeClass::Sent,
+                "every page was already confirmed".to_owned(),
+            )
+        }));
+    }
+    let pages = pages.split_off(from);
+    let sending = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+    let Some(remote) = line.remote.clone() else {
+        bail!("line {}: no remote address", line.name);
+    };
+    let local = Local::Bind(line.local_bind.clone());
+    let options = line.call_options();
+    debug!(pages = sending, from_page = from, "calling");
+    let call = tokio::task::spawn_blocking(move || {
+        let mut on_progress = |pages: u32| {
+            // The worker gone means the job is over anyway.
+            let _ = progress.send(pages);
+        };
+        fax_cmd::send_pages(
+            pages,
+            &remote,
+            &local,
+            &options,
+            Some(CallControl {
+                on_progress: &mut on_progress,
+                hang_up: &hang_up,
+            }),
+        )
+    });
+    let end = match call.await.context("the call's thread failed")? {
+        Ok(end) => end,
+        Err(error) => {
+            return Ok(Ended::Call(AttemptReport {
+                pages_total: Some(sending),
+                ..no_call(
+                    OutcomeClass::LineDown,
+                    format!("the call could not be placed: {error:#}"),
+                )
+            }));
+        }
+    };
+    Ok(Ended::Call(call_report(&end, sending)))
+}
+
+/// The attempt record of a T.38 call.
+fn call_report(end: &CallEnd, sending: u32) -> AttemptReport {
+    let outcome = &end.outcome;
+    let settings = outcome.settings;
+    let text = match &outcome.detail {
+        Some(detail) if outcome.status != fax_t30::Status::Ok => {
+            format!("{} ({detail})", outcome.status.text())
+        }
+        _ => outcome.status.text().to_string(),
+    };
+    let (class, reason) = if end.hung_up {
+        (
+            OutcomeClass::Interrupted,
+            "hung up: the job was cancelled".to_owned(),
+        )
+    } else if !end.heard_far_end && end.refused {
+        (
+            OutcomeClass::LineDown,
+            "the T.38 far end refused the call (nothing listening there)".to_owned(),
+        )
+    } else if !end.heard_far_end {
+        (
+            OutcomeClass::NoAnswer,
+            format!("no answer: nothing came back from the T.38 far end ({text})"),
+        )
+    } else {
+        (OutcomeClass::from_t30(outcome.status), text)
+    };
+    AttemptReport {
+        outcome: CallOutcome {
+            class,
+            pages_confirmed: outcome.pages.min(sending),
+        },
+        pages_total: Some(sending),
+        bit_rate: settings.map(|s| s.rate.bps),
+        ecm: settings.map(|s| s.ecm.is_some()),
+        remote_ident: outcome.remote_ident.clone().filter(|s| !s.is_empty()),
+        t30_code: end.heard_far_end.then(|| outcome.status.code()),
+        reason,
+    }
+}
+
+/// The pages of a fax TIFF.
+fn fax_pages(content: &[u8]) -> anyhow::Result<Vec<fax_t4::Bitmap>> {
+    let reader = fax_tiff::Reader::new(content).context("not a usable TIFF")?;
+    let mut pages = Vec::with_capacity(reader.page_count());
+    for index in 0..reader.page_count() {
+        let page = reader
+            .decode_page(index)
+            .with_context(|| format!("page {}", index + 1))?;
+        pages.push(page.bitmap);
+    }
+    if pages.is_empty() {
+        bail!("no pages");
+    }
+    Ok(pages)
+}
+
+/// The request's documents as one fax TIFF (blob) and its page count: rendered by the
+/// first job of the request that needs them, then reused by every recipient and retry.
+async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result<(BlobRef, u32)> {
+    let request = claim.delivery.request;
+    let _one_at_a_time = context.render_lock.lock().await;
+    if let Some(rendered) = context.store.rendered(request).await? {
+        debug!(blob = %rendered.0, "reusing the rendered fax");
+        return Ok(rendered);
+    }
+    let detail = context.store.delivery_detail(claim.delivery.id).await?;
+    let mut documents = Vec::with_capacity(detail.request.documents.len());
+    for document in &detail.request.documents {
+        let content = context
+            .blobs
+            .get(&document.blob)
+            .with_context(|| format!("reading document {:?}", document.name))?;
+        documents.push((document.name.clone(), content));
+    }
+    if documents.is_empty() {
+        bail!("the request has no documents");
+    }
+    let scratch = std::env::temp_dir().join(format!(
+        "faxgate-render-{}-{}",
+        std::process::id(),
+        request.0
+    ));
+    let converted = tokio::task::spawn_blocking({
+        let scratch = scratch.clone();
+        move || render(&scratch, &documents)
+    })
+    .await
+    .context("the rendering thread failed");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let tiff = converted??;
+    let pages = u32::try_from(fax_pages(&tiff)?.len()).unwrap_or(u32::MAX);
+    let blob = context
+        .blobs
+        .put(&tiff)
+        .context("storing the rendered fax")?;
+    let stored = context.store.set_rendered(request, &blob, pages).await?;
+    info!(pages = stored.1, blob = %stored.0, "documents rendered");
+    Ok(stored)
+}
+
+/// Renders documents with `faxgate convert` and its default settings, in `scratch`.
+fn render(scratch: &Path, documents: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<u8>> {
+    use clap::Parser;
+
+    /// `faxgate convert`'s arguments, parsed as the command line would be.
+    #[derive(clap::Parser)]
+    struct Convert {
+        #[command(flatten)]
+        args: crate::ConvertArgs,
+    }
+
+    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let output = scratch.join("fax.tif");
+    let mut argv = vec![
+        "convert".into(),
+        "-o".into(),
+        output.clone().into_os_string(),
+    ];
+    for (index, (name, content)) in documents.iter().enumerate() {
+        // The sender's file name only as a hint (converters read the content); never
+        // as a path.
+        let extension = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .filter(|e| e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or("bin");
+        let path = scratch.join(format!("document-{index}.{extension}"));
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        argv.push(path.into_os_string());
+    }
+    let convert = Convert::try_parse_from(argv).context("conversion settings")?;
+    crate::convert::run(&convert.args)?;
+    std::fs::read(&output).with_context(|| format!("reading {}", output.display()))
+}
+
+/// The dry-run line: one JSON line per event, flushed at once so a killed worker's
+/// record is complete up to the kill.
+#[derive(Debug, Clone)]
+struct RecordLine {
+    file: PathBuf,
+    call_time: Duration,
+    outcome: OutcomeClass,
+}
+
+impl RecordLine {
+    fn append(&self, event: &Value) -> anyhow::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.file)
+            .with_context(|| format!("opening {}", self.file.display()))?;
+        // One write per line: O_APPEND keeps lines of concurrent workers whole.
+        file.write_all(format!("{event}\n").as_bytes())
+            .with_context(|| format!("writing {}", self.file.display()))?;
+        Ok(())
+    }
+
+    async fn call(&self, claim: &Claim, hang_up: &AtomicBool) -> anyhow::Result<AttemptReport> {
+        let event = |name: &str| {
+            json!({
+                "event": name,
+                "job": claim.delivery.id.0,
+                "destination": claim.delivery.destination,
+                "worker": claim.worker,
+                "line": claim.line,
+                "from_page": claim.delivery.resume_page,
+            })
+        };
+        self.append(&event("dial"))?;
+        let deadline = tokio::time::Instant::now() + self.call_time;
+        while tokio::time::Instant::now() < deadline {
+            if hang_up.load(Ordering::Relaxed) {
+                self.append(&event("hang-up"))?;
+                return Ok(no_call(
+                    OutcomeClass::Interrupted,
+                    "hung up: the job was cancelled".to_owned(),
+                ));
+            }
+            let left = deadline - tokio::time::Instant::now();
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+        }
+        let remaining = claim
+            .delivery
+            .total_pages
+            .map(|t| t.saturating_sub(claim.delivery.resume_page));
+        let pages_confirmed = match self.outcome {
+            OutcomeClass::Sent => remaining.unwrap_or(1),
+            _ => 0,
+        };
+        self.append(&event(self.outcome.as_str()))?;
+        Ok(AttemptReport {
+            outcome: CallOutcome {
+                class: self.outcome,
+                pages_confirmed,
+            },
+            pages_total: remaining,
+            bit_rate: None,
+            ecm: None,
+            remote_ident: None,
+            t30_code: None,
+            reason: format!("dry run: {}", self.outcome),
+        })
+    }
+}
