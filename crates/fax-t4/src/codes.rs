@@ -180,6 +180,9 @@ pub(crate) static BLACK_RUN_CODES: [RunCode; MAX_RUN_CODE as usize + 1] =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RunEntry(u32);
 
+/// The run of entries that are no run code: past [`crate::bitmap::MAX_WIDTH`].
+const NO_RUN: u32 = 0xffff;
+
 const KIND_TERMINATING: u32 = 0;
 const KIND_MAKEUP: u32 = 1;
 const KIND_EOL: u32 = 2;
@@ -187,10 +190,12 @@ const KIND_INVALID: u32 = 3;
 const KIND_LONGER: u32 = 4;
 
 impl RunEntry {
-    /// No code word starts with these bits.
-    pub const INVALID: RunEntry = RunEntry(KIND_INVALID << 24);
-    /// An EOL (or, with more zeros, fill before one).
-    pub const EOL: RunEntry = RunEntry(KIND_EOL << 24 | 12 << 16);
+    /// No code word starts with these bits. Its run is longer than any line, so a
+    /// decoder that adds it up without looking at the kind still stops (and fails).
+    pub const INVALID: RunEntry = RunEntry(KIND_INVALID << 24 | NO_RUN);
+    /// An EOL (or, with more zeros, fill before one); its run is as for
+    /// [`RunEntry::INVALID`], since an EOL ends a line only between runs.
+    pub const EOL: RunEntry = RunEntry(KIND_EOL << 24 | 12 << 16 | NO_RUN);
     /// First-level tables only: the code is longer; look in the full table.
     pub const LONGER: RunEntry = RunEntry(KIND_LONGER << 24);
 
@@ -313,6 +318,20 @@ pub(crate) static BLACK_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_tabl
     &run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP),
     BLACK_LOOKUP_BITS,
 );
+
+/// Both first-level tables in one, white then black, so a decoder picks the colour by
+/// index arithmetic instead of a branch: `RUNS_FAST[colour * 256 + next 8 bits]` with
+/// colour 0 for white, 1 for black.
+pub(crate) static RUNS_FAST: [RunEntry; 2 << FAST_LOOKUP_BITS] = {
+    let mut table = [RunEntry::LONGER; 2 << FAST_LOOKUP_BITS];
+    let mut i = 0;
+    while i < 1 << FAST_LOOKUP_BITS {
+        table[i] = WHITE_RUNS_FAST[i];
+        table[(1 << FAST_LOOKUP_BITS) + i] = BLACK_RUNS_FAST[i];
+        i += 1;
+    }
+    table
+};
 
 /// A 2-D mode found by lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

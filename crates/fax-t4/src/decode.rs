@@ -4,9 +4,9 @@ use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    Mode, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
+    Mode, RUNS_FAST, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
 };
-use crate::runs::{ChangeList, paint_words, take_words};
+use crate::runs::{ChangeList, ROW_WORDS, RowWords, paint_words, take_words};
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -353,6 +353,86 @@ fn push_change(line: &mut ChangeList, width: u32, pos: u32) {
     }
 }
 
+/// Decodes a one-dimensional line code word by code word, with no branch on what each
+/// word is: a terminating code ends a run (the colour flips and its end is a change), a
+/// make-up code only moves on. Which of the two comes next depends on the picture, so a
+/// branch on it would be mispredicted often.
+struct RunDecoder {
+    /// Pixels decoded so far.
+    pos: u32,
+    /// Changes recorded so far.
+    len: usize,
+    /// Colour of the run being read: 0 white, 1 black (the [`RUNS_FAST`] half).
+    black: usize,
+    /// The last change recorded (`u32::MAX` before the first): a terminating code of
+    /// length zero right after it cancels it.
+    last: u32,
+}
+
+impl RunDecoder {
+    fn new() -> RunDecoder {
+        RunDecoder {
+            pos: 0,
+            len: 0,
+            black: 0,
+            last: u32::MAX,
+        }
+    }
+
+    /// Decodes one code word into `changes` (which has room for every position up to
+    /// `width`). Returns true when the line is over: a run ended at `width` or beyond, or
+    /// a code word that is no run (its entry's run is past any line) or ran past it.
+    #[inline(always)]
+    fn step(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
+        let mut entry =
+            RUNS_FAST[(self.black << FAST_LOOKUP_BITS) | r.peek(FAST_LOOKUP_BITS) as usize];
+        if entry.is_longer() {
+            entry = if self.black == 0 {
+                WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
+            } else {
+                BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
+            };
+        }
+        r.consume_buffered(entry.code_len());
+        self.pos += entry.run();
+        let terminating = entry.is_terminating();
+        // Written ahead; counted only if the code ends a run.
+        if let Some(slot) = changes.get_mut(self.len) {
+            *slot = self.pos;
+        }
+        if terminating && self.pos == self.last {
+            // A zero-length run: the colour changes back at once.
+            self.cancel_last(changes);
+        } else {
+            self.len += usize::from(terminating);
+            self.last = if terminating { self.pos } else { self.last };
+        }
+        self.black ^= usize::from(terminating);
+        // A run ends the line at `width`; a make-up code only past it.
+        self.pos + u32::from(terminating) > width
+    }
+
+    /// Takes back the last change (after a run of length zero).
+    #[cold]
+    fn cancel_last(&mut self, changes: &[u32]) {
+        self.len -= 1;
+        self.last = match self.len.checked_sub(1) {
+            Some(i) => changes[i],
+            None => u32::MAX,
+        };
+    }
+
+    /// The number of changes of a line that ended well: exactly at `width`, on a
+    /// terminating code. The change recorded there is the line's end, not a change.
+    fn finish(&self, width: u32) -> Result<usize, LineError> {
+        if self.pos == width && self.last == width {
+            Ok(self.len - 1)
+        } else {
+            Err(LineError)
+        }
+    }
+}
+
 /// Reads one run of at most `width`: make-up codes, then a terminating code.
 ///
 /// The common run, one terminating code, takes no refill: the caller refills before a
@@ -418,42 +498,28 @@ fn read_made_up_run(
 impl LineDecoder {
     /// One-dimensional line: alternating white and black runs to exactly `width`.
     fn decode_1d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
-        self.current.clear();
         let width = self.width;
-        let mut pos = 0u32;
-        // White and black runs alternate, so the loop takes them in pairs and each
-        // table is chosen at compile time. Past the end of the data the reader yields
-        // zeros, which are no run code, so the loop ends; the overrun check below
-        // rejects a line finished on them.
-        while pos < width {
+        let mut line = RunDecoder::new();
+        let changes = self.current.buffer_mut();
+        // Three codes of at most 13 bits each and the peek after them fit in the 56 bits
+        // a refill leaves. Past the end of the data the reader yields zeros, which are
+        // no run code, so the loop ends; the overrun check below rejects a line finished
+        // on them.
+        'line: loop {
             r.refill();
-            pos = self.push_run(pos, read_run(r, width, true)?)?;
-            if pos >= width {
-                break;
+            for _ in 0..3 {
+                if line.step(r, changes, width) {
+                    break 'line;
+                }
             }
-            pos = self.push_run(pos, read_run(r, width, false)?)?;
         }
+        let len = line.finish(width)?;
         if r.overran() {
             return Err(LineError);
         }
+        self.current.set_len(len);
         self.finish_line();
         Ok(())
-    }
-
-    /// Records a run of `run` pixels starting at `pos`; returns where it ends.
-    #[inline(always)]
-    fn push_run(&mut self, pos: u32, run: u32) -> Result<u32, LineError> {
-        let end = pos + run;
-        if end > self.width {
-            return Err(LineError);
-        }
-        if run == 0 && self.current.last() == Some(pos) {
-            // A zero-length run mid-line: the colour changes back at once.
-            self.current.pop();
-        } else if end < self.width {
-            self.current.push(end);
-        }
-        Ok(end)
     }
 
     /// Two-dimensional line coded against `self.reference`.
@@ -552,8 +618,8 @@ struct PageBuilder {
     width: u32,
     stride: usize,
     data: Vec<u8>,
-    /// The row being painted, as big-endian words; all zero between rows.
-    words: Vec<u64>,
+    /// The row being painted; all zero between rows.
+    words: Box<RowWords>,
     rows: u32,
     good_rows: u32,
     bad_rows: u32,
@@ -571,7 +637,7 @@ impl PageBuilder {
             width,
             stride,
             data: Vec::with_capacity(stride * expected_rows),
-            words: vec![0; (width as usize).div_ceil(64)],
+            words: Box::new([0; ROW_WORDS]),
             rows: 0,
             good_rows: 0,
             bad_rows: 0,

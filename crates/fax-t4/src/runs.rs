@@ -22,7 +22,7 @@ impl ChangeList {
     /// An empty list for lines of `width` pixels.
     pub fn new(width: u32) -> ChangeList {
         ChangeList {
-            buf: vec![width; width as usize + SENTINELS],
+            buf: vec![width; width as usize + 1 + SENTINELS],
             len: 0,
         }
     }
@@ -30,7 +30,7 @@ impl ChangeList {
     /// A list that holds only the sentinels: an all-white line.
     pub fn white(width: u32) -> ChangeList {
         ChangeList {
-            buf: vec![width; width as usize + SENTINELS],
+            buf: vec![width; width as usize + 1 + SENTINELS],
             len: SENTINELS,
         }
     }
@@ -59,6 +59,20 @@ impl ChangeList {
     #[inline(always)]
     pub fn pop(&mut self) {
         self.len = self.len.saturating_sub(1);
+    }
+
+    /// The whole buffer, for a decoder that writes changes ahead of counting them; room
+    /// for every position 0..=width plus the sentinels.
+    #[inline(always)]
+    pub fn buffer_mut(&mut self) -> &mut [u32] {
+        &mut self.buf
+    }
+
+    /// Counts the first `len` entries of [`ChangeList::buffer_mut`] as the list.
+    #[inline(always)]
+    pub fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= self.buf.len() - SENTINELS);
+        self.len = len;
     }
 
     /// Ends the line with the sentinels.
@@ -113,30 +127,79 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
     }
 }
 
-/// Paints a row from its changing elements (sentinels allowed) into `words`, a row as
-/// big-endian 64-bit words, all zero on entry (see [`take_words`]); at least
-/// `width.div_ceil(64)` of them. Positions are clamped to the row.
-///
-/// Spans are set a word at a time, where most runs on a page fit in one word: cheaper
-/// than setting bytes span by span.
-pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut [u64]) {
+/// 64-pixel words in the widest row ([`crate::bitmap::MAX_WIDTH`]).
+pub(crate) const ROW_WORDS: usize = crate::bitmap::MAX_WIDTH.div_ceil(64) as usize;
+
+/// A row as big-endian 64-bit words, sized for the widest row so that word indices
+/// masked to it need no bounds check.
+pub(crate) type RowWords = [u64; ROW_WORDS];
+
+/// Paints a row from its changing elements (sentinels allowed) into `words`, all zero on
+/// entry (see [`take_words`]). Positions are clamped to `width`.
+pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) {
+    let mut painter = Painter::new();
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0], pair[1].min(width));
         if start >= width {
             return;
         }
-        set_span(words, start, end);
+        painter.span(words, start, end);
     }
     if let [start] = pairs.remainder() {
         // An odd list: black runs to the end of the row.
-        set_span(words, *start, width);
+        painter.span(words, *start, width);
+    }
+}
+
+/// Sets spans, left to right, in a zeroed row of words: most runs on a page fit in one.
+///
+/// The word being painted is kept in a register and stored whole after every span. An
+/// OR into memory instead would make each span wait for the last one's store whenever
+/// both fall in the same word, which is most of them.
+struct Painter {
+    /// Index of the word in `acc`.
+    word: usize,
+    /// That word's bits so far.
+    acc: u64,
+}
+
+impl Painter {
+    fn new() -> Painter {
+        Painter { word: 0, acc: 0 }
+    }
+
+    /// Sets pixels [start, end) (below [`crate::bitmap::MAX_WIDTH`]); spans come in
+    /// increasing order and do not overlap.
+    #[inline(always)]
+    fn span(&mut self, words: &mut RowWords, start: u32, end: u32) {
+        if start >= end {
+            return;
+        }
+        // Masking keeps the indices in the array at no cost; they are in it anyway.
+        let first = (start / 64) as usize % ROW_WORDS;
+        let last = ((end - 1) / 64) as usize % ROW_WORDS;
+        let head = u64::MAX >> (start % 64);
+        let tail = u64::MAX << (63 - (end - 1) % 64);
+        // A new word starts from nothing; spans never come back to an earlier one.
+        let acc = if first == self.word { self.acc } else { 0 };
+        if first == last {
+            self.acc = acc | (head & tail);
+        } else {
+            words[first] = acc | head;
+            for word in words.iter_mut().take(last).skip(first + 1) {
+                *word = u64::MAX;
+            }
+            self.acc = tail;
+        }
+        self.word = last;
+        words[last] = self.acc;
     }
 }
 
 /// Moves a row painted by [`paint_words`] into `row` (its packed bytes) and zeroes the
 /// words again, so the next row starts clean without a separate pass to clear them.
-pub(crate) fn take_words(words: &mut [u64], row: &mut [u8]) {
+pub(crate) fn take_words(words: &mut RowWords, row: &mut [u8]) {
     let mut chunks = row.chunks_exact_mut(8);
     let mut words = words.iter_mut();
     for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
@@ -146,26 +209,6 @@ pub(crate) fn take_words(words: &mut [u64], row: &mut [u8]) {
     if let Some(word) = words.next().filter(|_| !rest.is_empty()) {
         rest.copy_from_slice(&std::mem::take(word).to_be_bytes()[..rest.len()]);
     }
-}
-
-/// Sets bits [start, end) of a row held as big-endian 64-bit words.
-#[inline(always)]
-fn set_span(words: &mut [u64], start: u32, end: u32) {
-    if start >= end {
-        return;
-    }
-    let (first, last) = ((start / 64) as usize, ((end - 1) / 64) as usize);
-    let head = u64::MAX >> (start % 64);
-    let tail = u64::MAX << (63 - (end - 1) % 64);
-    if first == last {
-        words[first] |= head & tail;
-        return;
-    }
-    words[first] |= head;
-    for word in &mut words[first + 1..last] {
-        *word = u64::MAX;
-    }
-    words[last] |= tail;
 }
 
 #[cfg(test)]
@@ -221,7 +264,7 @@ mod tests {
                 let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
-                let mut words = vec![0u64; 200];
+                let mut words = [0u64; ROW_WORDS];
                 paint_words(out.as_slice(), width, &mut words);
                 let mut painted = vec![0x5a; stride];
                 take_words(&mut words, &mut painted);
