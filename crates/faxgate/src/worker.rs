@@ -64,6 +64,11 @@ pub struct WorkArgs {
     /// How long each recorded call takes.
     #[arg(long, value_name = "MILLISECONDS", default_value_t = 0)]
     call_ms: u64,
+    /// With the record driver, the receiver confirms one page every this many
+    /// milliseconds from the start of the call, until the job's pages are all
+    /// confirmed or the call ends [default: 0, the pages count only when it ends].
+    #[arg(long, value_name = "MILLISECONDS", default_value_t = 0)]
+    page_ms: u64,
     /// How each recorded call ends: sent, busy, no-answer, rejected, invalid-number,
     /// fax-failure, incompatible, line-down.
     #[arg(long, value_name = "CLASS", default_value = "sent")]
@@ -120,6 +125,7 @@ fn lines(config: &Config, args: &WorkArgs) -> anyhow::Result<Vec<Line>> {
         (Some(DriverKind::Record), _) | (None, Some(_)) => Some(RecordLine {
             file: args.record_file.clone().unwrap_or_default(),
             call_time: Duration::from_millis(args.call_ms),
+            page_time: Duration::from_millis(args.page_ms),
             outcome: args.outcome,
         }),
         _ => None,
@@ -374,7 +380,10 @@ async fn job(
     progress: watch::Sender<u32>,
 ) -> anyhow::Result<Ended> {
     match driver {
-        Driver::Record(line) => line.call(&claim, &hang_up).await.map(Ended::Call),
+        Driver::Record(line) => line
+            .call(&claim, &hang_up, &progress)
+            .await
+            .map(Ended::Call),
         Driver::T38(line) => t38_job(&context, &claim, line, hang_up, progress).await,
     }
 }
@@ -687,6 +696,8 @@ fn render(scratch: &Path, documents: &[(String, Vec<u8>)]) -> anyhow::Result<Vec
 struct RecordLine {
     file: PathBuf,
     call_time: Duration,
+    /// One page confirmed every this long (zero: none during the call).
+    page_time: Duration,
     outcome: OutcomeClass,
 }
 
@@ -703,7 +714,12 @@ impl RecordLine {
         Ok(())
     }
 
-    async fn call(&self, claim: &Claim, hang_up: &AtomicBool) -> anyhow::Result<AttemptReport> {
+    async fn call(
+        &self,
+        claim: &Claim,
+        hang_up: &AtomicBool,
+        progress: &watch::Sender<u32>,
+    ) -> anyhow::Result<AttemptReport> {
         let event = |name: &str| {
             json!({
                 "event": name,
@@ -715,25 +731,46 @@ impl RecordLine {
             })
         };
         self.append(&event("dial"))?;
-        let deadline = tokio::time::Instant::now() + self.call_time;
-        while tokio::time::Instant::now() < deadline {
-            if hang_up.load(Ordering::Relaxed) {
-                self.append(&event("hang-up"))?;
-                return Ok(no_call(
-                    OutcomeClass::Interrupted,
-                    "hung up: the job was cancelled".to_owned(),
-                ));
-            }
-            let left = deadline - tokio::time::Instant::now();
-            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-        }
         let remaining = claim
             .delivery
             .total_pages
             .map(|t| t.saturating_sub(claim.delivery.resume_page));
+        let start = tokio::time::Instant::now();
+        let deadline = start + self.call_time;
+        let mut confirmed = 0;
+        while tokio::time::Instant::now() < deadline {
+            if hang_up.load(Ordering::Relaxed) {
+                self.append(&event("hang-up"))?;
+                return Ok(AttemptReport {
+                    outcome: CallOutcome {
+                        class: OutcomeClass::Interrupted,
+                        pages_confirmed: confirmed,
+                    },
+                    ..no_call(
+                        OutcomeClass::Interrupted,
+                        "hung up: the job was cancelled".to_owned(),
+                    )
+                });
+            }
+            if !self.page_time.is_zero() {
+                let elapsed = start.elapsed().as_millis() / self.page_time.as_millis().max(1);
+                let due = u32::try_from(elapsed).unwrap_or(u32::MAX);
+                let due = remaining.map_or(due, |r| due.min(r));
+                if due > confirmed {
+                    confirmed = due;
+                    let mut page = event("page");
+                    page["pages_confirmed"] = json!(confirmed);
+                    self.append(&page)?;
+                    // The worker gone means the job is over anyway.
+                    let _ = progress.send(confirmed);
+                }
+            }
+            let left = deadline - tokio::time::Instant::now();
+            tokio::time::sleep(left.min(Duration::from_millis(20))).await;
+        }
         let pages_confirmed = match self.outcome {
             OutcomeClass::Sent => remaining.unwrap_or(1),
-            _ => 0,
+            _ => confirmed,
         };
         self.append(&event(self.outcome.as_str()))?;
         Ok(AttemptReport {

@@ -1,6 +1,7 @@
 //! The job queue from the command line: users, jobs and the outbox as an operator uses
-//! them, a worker killed with SIGKILL in the middle of a call, and two workers sharing
-//! one PostgreSQL queue while one of them is killed.
+//! them, a worker killed with SIGKILL in the middle of a call (and after the last page
+//! was confirmed), and two workers sharing one PostgreSQL queue while one of them is
+//! killed.
 //!
 //! Workers use the `record` line driver, which dials nobody and appends each call to a
 //! file: these tests are about the scheduler, not the fax.
@@ -365,6 +366,62 @@ fn killed_worker_loses_nothing(target: &Target, scratch: &Scratch) {
     assert_eq!(sent.len(), 1);
 }
 
+/// The receiver confirmed every page and the worker recorded that, then died before
+/// recording the end of the call: the fax went through, and is not sent again.
+fn killed_after_the_last_page_is_not_sent_again(target: &Target, scratch: &Scratch) {
+    add_sender(target);
+    let jobs = submit(target, scratch, &["+861012345678".to_owned()]);
+    let job = jobs[0].to_string();
+    let record = scratch.path("calls.jsonl");
+    let record_arg = record.display().to_string();
+    let worker = target.spawn_worker(&[
+        "job",
+        "work",
+        "--line",
+        "sip",
+        "--until-idle",
+        "--worker",
+        "doomed",
+        "--record-file",
+        &record_arg,
+        "--page-ms",
+        "100",
+        "--call-ms",
+        "600000",
+        "--lease-seconds",
+        "2",
+    ]);
+    wait_for("all three pages confirmed and recorded", || {
+        target.json(&["job", "show", &job])["attempts"][0]["pages_sent"] == 3
+    });
+    kill_hard(worker);
+    let survivor = target.spawn_worker(&[
+        "job",
+        "work",
+        "--line",
+        "sip",
+        "--until-idle",
+        "--worker",
+        "survivor",
+        "--record-file",
+        &record_arg,
+        "--lease-seconds",
+        "2",
+    ]);
+    wait_success(survivor, "the second worker");
+    let after = target.json(&["job", "show", &job]);
+    assert_eq!(after["state"], "sent", "{after}");
+    assert_eq!(after["resume_page"], 3, "{after}");
+    let attempts = after["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1, "no second call: {after}");
+    assert_eq!(attempts[0]["outcome"], "interrupted");
+    let dials = events(&record)
+        .iter()
+        .filter(|(event, _, _)| event == "dial")
+        .count();
+    assert_eq!(dials, 1);
+}
+
 fn kill_hard(mut child: Child) {
     // Child::kill sends SIGKILL: the worker gets no chance to clean up.
     child.kill().expect("killing the worker");
@@ -381,6 +438,18 @@ fn worker_killed_mid_call_on_sqlite_loses_nothing() {
 fn worker_killed_mid_call_on_postgres_loses_nothing() {
     let scratch = Scratch::new("crash-postgres");
     killed_worker_loses_nothing(&postgres_target(&scratch, "crash"), &scratch);
+}
+
+#[test]
+fn worker_killed_after_the_last_page_on_sqlite_does_not_send_again() {
+    let scratch = Scratch::new("last-page-sqlite");
+    killed_after_the_last_page_is_not_sent_again(&sqlite_target(&scratch), &scratch);
+}
+
+#[test]
+fn worker_killed_after_the_last_page_on_postgres_does_not_send_again() {
+    let scratch = Scratch::new("last-page-postgres");
+    killed_after_the_last_page_is_not_sent_again(&postgres_target(&scratch, "last_page"), &scratch);
 }
 
 #[test]
