@@ -21,7 +21,7 @@ pub fn load_settings(path: Option<&Path>) -> Result<AddressSettings> {
 /// One recipient as `address parse` prints it; absent fields are `null`, never left out,
 /// so scripts can rely on every key.
 #[derive(Debug, Serialize)]
-struct RecipientJson<'a> {
+pub(crate) struct RecipientJson<'a> {
     country: Option<&'a str>,
     area: Option<&'a str>,
     number: Option<&'a str>,
@@ -51,7 +51,7 @@ impl<'a> From<&'a Recipient> for RecipientJson<'a> {
 
 /// A bad recipient: what is wrong, which one (from 0), as written.
 #[derive(Debug, Serialize)]
-struct BadEntryJson<'a> {
+pub(crate) struct BadEntryJson<'a> {
     error: String,
     recipient_index: usize,
     input: &'a str,

@@ -29,6 +29,8 @@ pub struct Config {
     pub lines: Vec<LineConfig>,
     /// `[address]`: the Subject grammar, dial plan, fax IDs and destination policy.
     pub address: AddressConfig,
+    /// `[intake]`: which mail is a fax request, from whom, and what becomes of problems.
+    pub intake: mail_message::IntakeConfig,
 }
 
 /// The `[store]` section.

@@ -13,6 +13,7 @@ mod config;
 mod convert;
 mod fax_cmd;
 mod job_cmd;
+mod mail_cmd;
 mod queue_cmd;
 mod render_edge;
 mod tiff_cmd;
@@ -54,6 +55,9 @@ enum Command {
     /// Fax addressing: the recipients named in a fax mail's Subject.
     #[command(subcommand)]
     Address(AddressCommand),
+    /// Mail to fax: what the gateway does with a message.
+    #[command(subcommand)]
+    Mail(mail_cmd::MailCommand),
     /// Users of the gateway: add, list, show, change, remove.
     User {
         #[command(subcommand)]
@@ -432,6 +436,7 @@ fn main() -> ExitCode {
             max_kind,
             subject,
         }) => address_cmd::parse(config.as_deref(), max_kind.map(KindArg::kind), &subject),
+        Command::Mail(command) => mail_cmd::run(command),
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),

@@ -1,0 +1,316 @@
+//! `faxgate mail`: the mail side of the gateway from the command line.
+//!
+//! `mail inspect` prints, as JSON, what the gateway would do with one message: the
+//! verdict, the sender, the decoded Subject, the recipients (as `address parse` prints
+//! them), the documents to fax and the parts not faxed with the reason.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use fax_address::{AddressSettings, Kind};
+use fax_queue::{DestinationKind, Locale, Pin, User};
+use mail_message::{
+    Envelope, Intake, Language, MailRequest, Problem, SenderAccount, SenderDirectory, Verdict,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::address_cmd::{BadEntryJson, RecipientJson};
+use crate::config::Config;
+use crate::queue_cmd::{StoreArgs, block_on, settings_from};
+
+/// The `faxgate mail` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum MailCommand {
+    /// Print, as JSON, what the gateway would do with a message: its verdict (accepted,
+    /// unauthorized, bad-subject, no-attachment, unconvertible, ignored, too-large,
+    /// too-many-recipients), sender, decoded subject, recipients, the documents to fax
+    /// and the parts not faxed with the reason. Exits 0 whenever it could decide.
+    Inspect(InspectArgs),
+}
+
+/// Options of `faxgate mail inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The message, as received (an .eml file: headers, blank line, body).
+    #[arg(value_name = "MESSAGE.eml")]
+    message: PathBuf,
+    /// Convert each document as a fax would be, and give its page count.
+    #[arg(long)]
+    render: bool,
+    /// The SMTP envelope sender (MAIL FROM), as the SMTP intake would see it; "" is
+    /// the null sender of bounces.
+    #[arg(long, value_name = "ADDRESS")]
+    mail_from: Option<String>,
+    /// An SMTP envelope recipient (RCPT TO); may be repeated. Without it, the To and Cc
+    /// headers are read for addresses in the fax domain.
+    #[arg(long, value_name = "ADDRESS")]
+    rcpt_to: Vec<String>,
+    /// faxgate's configuration file ([intake], [address] and [store] apply), and the
+    /// store whose users may send.
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Runs a `faxgate mail` subcommand.
+pub fn run(command: MailCommand) -> Result<bool> {
+    match command {
+        MailCommand::Inspect(args) => inspect(&args),
+    }
+}
+
+/// The store's users by address (lower case), for the intake's sender check.
+struct StoreUsers {
+    by_address: HashMap<String, User>,
+}
+
+fn kind_of(destination: DestinationKind) -> Kind {
+    match destination {
+        DestinationKind::Internal => Kind::Internal,
+        DestinationKind::Local => Kind::Local,
+        DestinationKind::National => Kind::National,
+        DestinationKind::International => Kind::International,
+    }
+}
+
+impl SenderDirectory for StoreUsers {
+    fn find(&self, address: &str) -> Option<SenderAccount> {
+        let user = self.by_address.get(address)?;
+        Some(SenderAccount {
+            email_to_fax: user.permissions.has(fax_queue::Permission::EmailToFax),
+            max_kind: kind_of(user.max_destination),
+            language: Some(match user.locale {
+                Locale::Zh => Language::Zh,
+                Locale::En => Language::En,
+            }),
+            has_pin: user.pin.is_some(),
+        })
+    }
+
+    fn pin_matches(&self, address: &str, pin: &str) -> bool {
+        let Some(hash) = self.by_address.get(address).and_then(|u| u.pin.as_ref()) else {
+            return false;
+        };
+        pin.parse::<Pin>().is_ok_and(|pin| hash.verify(&pin))
+    }
+}
+
+/// Whether a store is configured for this command: named on the command line or in the
+/// config file. The built-in data directory is not opened unasked: inspecting a message
+/// must not create a database.
+fn store_configured(args: &StoreArgs, config: &Config) -> bool {
+    args.data_dir.is_some()
+        || args.database_url.is_some()
+        || config.store.data_dir.is_some()
+        || config
+            .store
+            .database_url
+            .as_deref()
+            .is_some_and(|url| !url.is_empty())
+}
+
+fn load_users(args: &StoreArgs, config: &Config) -> Result<StoreUsers> {
+    let mut by_address = HashMap::new();
+    if !store_configured(args, config) {
+        return Ok(StoreUsers { by_address });
+    }
+    let mut settings = settings_from(config)?;
+    if let Some(dir) = &args.data_dir {
+        settings.data_dir = dir.clone();
+    }
+    if let Some(url) = &args.database_url {
+        settings.database_url = Some(url.clone());
+    }
+    let users = block_on(async {
+        let store = settings.open().await?;
+        let users = store.users().await.context("reading the users")?;
+        store.close().await;
+        Ok(users)
+    })?;
+    for user in users {
+        for email in &user.emails {
+            by_address.insert(email.as_str().to_lowercase(), user.clone());
+        }
+    }
+    Ok(StoreUsers { by_address })
+}
+
+#[derive(Serialize)]
+struct DocumentJson<'a> {
+    name: &'a str,
+    content_type: &'a str,
+    size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pages: Option<Value>,
+}
+
+/// What `mail inspect` prints, keys in this order.
+#[derive(Serialize)]
+struct InspectJson<'a> {
+    verdict: Verdict,
+    /// The detail behind a verdict other than accepted (`null` when accepted).
+    problem: Value,
+    sender: Option<&'a str>,
+    message_id: Option<&'a str>,
+    subject: &'a str,
+    language: Language,
+    recipients: Vec<RecipientJson<'a>>,
+    refused: Vec<BadEntryJson<'a>>,
+    envelope_recipients: &'a [mail_message::EnvelopeRecipient],
+    documents: Vec<DocumentJson<'a>>,
+    not_faxed: Vec<NotFaxedJson<'a>>,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct NotFaxedJson<'a> {
+    part: &'a str,
+    content_type: &'a str,
+    reason: mail_message::SkipReason,
+    why: &'static str,
+}
+
+fn problem_json(request: &MailRequest) -> Value {
+    match &request.problem {
+        None => Value::Null,
+        Some(Problem::Ignored(reason)) => json!({"reason": reason.as_str()}),
+        Some(Problem::Unauthorized(reason)) => json!({"reason": reason}),
+        Some(Problem::TooLarge { size, max }) => json!({"size": size, "max": max}),
+        Some(Problem::BadSubject(error)) => json!({"error": error.to_string()}),
+        Some(Problem::TooManyRecipients { max }) => json!({"max": max}),
+        Some(Problem::NoAttachment) => json!({}),
+        Some(Problem::Unconvertible) => json!({
+            "supported": fax_render::sniff::SUPPORTED,
+        }),
+        Some(_) => Value::Null,
+    }
+}
+
+fn inspect(args: &InspectArgs) -> Result<bool> {
+    let raw = std::fs::read(&args.message)
+        .with_context(|| format!("reading {}", args.message.display()))?;
+    let config = args.store.config()?;
+    let address = AddressSettings::new(&config.address).context("[address]")?;
+    let intake = Intake::new(config.intake.clone(), address).context("[intake]")?;
+    let users = load_users(&args.store, &config)?;
+    let envelope = Envelope {
+        mail_from: args.mail_from.clone(),
+        rcpt_to: args.rcpt_to.clone(),
+    };
+    let request = intake.examine(&raw, &envelope, &users);
+
+    let pages = if args.render && !request.documents.is_empty() {
+        Some(render_pages(&request)?)
+    } else {
+        None
+    };
+    let documents: Vec<DocumentJson<'_>> = request
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(index, document)| DocumentJson {
+            name: &document.name,
+            content_type: &document.content_type,
+            size: document.data.len(),
+            pages: pages
+                .as_ref()
+                .and_then(|p: &Vec<Value>| p.get(index).cloned()),
+        })
+        .collect();
+    let output = InspectJson {
+        verdict: request.verdict,
+        problem: problem_json(&request),
+        sender: request.sender.as_deref(),
+        message_id: request.message_id.as_deref(),
+        subject: &request.subject,
+        language: request.language,
+        recipients: request.recipients.iter().map(RecipientJson::from).collect(),
+        refused: request.refused.iter().map(BadEntryJson::from).collect(),
+        envelope_recipients: &request.envelope_recipients,
+        documents,
+        not_faxed: request
+            .not_faxed
+            .iter()
+            .map(|part| NotFaxedJson {
+                part: &part.part,
+                content_type: &part.content_type,
+                reason: part.reason,
+                why: part.reason.describe(),
+            })
+            .collect(),
+        size: request.size,
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(true)
+}
+
+/// Each document converted as `faxgate convert` converts it (this same program, one
+/// document at a time, in a private temporary directory): its page count, or why it
+/// failed.
+fn render_pages(request: &MailRequest) -> Result<Vec<Value>> {
+    let program = std::env::current_exe().context("finding the faxgate program")?;
+    let dir = TempDir::new()?;
+    let mut results = Vec::new();
+    for (index, document) in request.documents.iter().enumerate() {
+        // The name keeps its extension (office files are told apart by it) but nothing
+        // a sender chose can reach the file system beyond it.
+        let extension = Path::new(&document.name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or("bin");
+        let input = dir.path.join(format!("document-{index}.{extension}"));
+        let output = dir.path.join(format!("document-{index}.tif"));
+        std::fs::write(&input, &document.data)
+            .with_context(|| format!("writing {}", input.display()))?;
+        let run = std::process::Command::new(&program)
+            .arg("convert")
+            .arg("-o")
+            .arg(&output)
+            .arg(&input)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("running faxgate convert")?;
+        if !run.status.success() {
+            let error = String::from_utf8_lossy(&run.stderr).trim().to_owned();
+            results.push(json!({"error": error}));
+            continue;
+        }
+        let tiff =
+            std::fs::read(&output).with_context(|| format!("reading {}", output.display()))?;
+        let count = fax_tiff::Reader::new(&tiff)
+            .map(|reader| reader.page_count())
+            .context("reading the converted fax")?;
+        results.push(json!(count));
+    }
+    Ok(results)
+}
+
+/// A directory removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let path = base.join(format!("faxgate-inspect-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(TempDir { path }),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) => {
+                    return Err(error).with_context(|| format!("creating {}", path.display()));
+                }
+            }
+        }
+        anyhow::bail!("no free temporary directory in {}", base.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
