@@ -99,7 +99,11 @@ impl BitWriter {
 /// Reads a bit string most-significant-bit first. Past the end of the data it reads
 /// zeros; [`BitReader::overran`] says when a code word needed them, so decoders always
 /// terminate.
-#[derive(Debug)]
+///
+/// Hot loops work on a copy ([`Clone`]) held in a local and store it back when done:
+/// a reader reached through a reference, or whose address goes to a call that is not
+/// inlined, lives in memory, and every code word then waits for the buffer's last store.
+#[derive(Debug, Clone)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     /// Byte offset of the first bit not yet in `buf`; may run past the end of `data`

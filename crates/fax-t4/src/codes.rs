@@ -333,47 +333,74 @@ pub(crate) static RUNS_FAST: [RunEntry; 2 << FAST_LOOKUP_BITS] = {
     table
 };
 
-/// A 2-D mode found by lookup.
+/// A 2-D mode found by lookup, packed into one word: bits 0-7 code length, 8-15 the
+/// vertical offset a1 - b1 (two's complement), 16-23 the kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// No mode code starts with these bits (or an extension code, which faxgate does not
-    /// support).
-    Invalid,
-    /// Seven zeros: the start of an EOL, EOFB or fill.
-    Zeros,
-    Pass,
-    Horizontal,
-    /// a1 - b1, from -3 to 3.
-    Vertical(i8),
+pub(crate) struct ModeEntry(u32);
+
+const MODE_VERTICAL: u32 = 0;
+const MODE_PASS: u32 = 1;
+const MODE_HORIZONTAL: u32 = 2;
+/// No mode code starts with these bits: seven zeros (the start of an EOL, EOFB or fill),
+/// an extension code (which faxgate does not support) or garbage.
+const MODE_INVALID: u32 = 3;
+
+impl ModeEntry {
+    const INVALID: ModeEntry = ModeEntry(MODE_INVALID << 16);
+
+    const fn new(kind: u32, delta: i8, code: Code) -> ModeEntry {
+        ModeEntry(kind << 16 | (delta as u8 as u32) << 8 | code.len as u32)
+    }
+
+    /// Bits in the code word (0 where no mode code starts).
+    #[inline(always)]
+    pub const fn code_len(self) -> u32 {
+        self.0 & 0xff
+    }
+
+    /// a1 - b1 for vertical modes, from -3 to 3.
+    #[inline(always)]
+    pub const fn delta(self) -> i32 {
+        (self.0 >> 8) as u8 as i8 as i32
+    }
+
+    #[inline(always)]
+    pub const fn is_vertical(self) -> bool {
+        self.0 >> 16 == MODE_VERTICAL
+    }
+
+    /// Pass mode.
+    #[inline(always)]
+    pub const fn is_pass(self) -> bool {
+        self.0 >> 16 == MODE_PASS
+    }
+
+    #[inline(always)]
+    pub const fn is_horizontal(self) -> bool {
+        self.0 >> 16 == MODE_HORIZONTAL
+    }
 }
 
 /// Bits looked up at once for 2-D mode codes; the longest is 7.
 pub(crate) const MODE_LOOKUP_BITS: u32 = 7;
 
-/// Mode decode table: (mode, code length), indexed by the next 7 bits.
-pub(crate) static MODES: [(Mode, u8); 1 << MODE_LOOKUP_BITS] = {
-    let mut table = [(Mode::Invalid, 0u8); 1 << MODE_LOOKUP_BITS];
+/// Mode decode table, indexed by the next 7 bits.
+pub(crate) static MODES: [ModeEntry; 1 << MODE_LOOKUP_BITS] = {
+    let mut table = [ModeEntry::INVALID; 1 << MODE_LOOKUP_BITS];
     let mut i = 0;
     while i < (1 << MODE_LOOKUP_BITS) {
         let mut d = 0;
-        let mut found = false;
         while d < 7 {
             let code = VERTICAL[d];
             if (i >> (MODE_LOOKUP_BITS - code.len as u32)) == code.code as usize {
-                table[i] = (Mode::Vertical(d as i8 - 3), code.len);
-                found = true;
+                table[i] = ModeEntry::new(MODE_VERTICAL, d as i8 - 3, code);
             }
             d += 1;
         }
-        if !found {
-            if (i >> (MODE_LOOKUP_BITS - PASS.len as u32)) == PASS.code as usize {
-                table[i] = (Mode::Pass, PASS.len);
-            } else if (i >> (MODE_LOOKUP_BITS - HORIZONTAL.len as u32)) == HORIZONTAL.code as usize
-            {
-                table[i] = (Mode::Horizontal, HORIZONTAL.len);
-            } else if i == 0 {
-                table[i] = (Mode::Zeros, 0);
-            }
+        if (i >> (MODE_LOOKUP_BITS - PASS.len as u32)) == PASS.code as usize {
+            table[i] = ModeEntry::new(MODE_PASS, 0, PASS);
+        } else if (i >> (MODE_LOOKUP_BITS - HORIZONTAL.len as u32)) == HORIZONTAL.code as usize {
+            table[i] = ModeEntry::new(MODE_HORIZONTAL, 0, HORIZONTAL);
         }
         i += 1;
     }
@@ -471,12 +498,31 @@ mod tests {
                 assert_eq!(table[index], expected);
             }
         }
-        assert_eq!(MODES[0b1000000], (Mode::Vertical(0), 1));
-        assert_eq!(MODES[0b0110000], (Mode::Vertical(1), 3));
-        assert_eq!(MODES[0b0000010], (Mode::Vertical(-3), 7));
-        assert_eq!(MODES[0b0001000], (Mode::Pass, 4));
-        assert_eq!(MODES[0b0010000], (Mode::Horizontal, 3));
-        assert_eq!(MODES[0b0000001], (Mode::Invalid, 0));
-        assert_eq!(MODES[0], (Mode::Zeros, 0));
+        let vertical = |bits: usize| {
+            let entry = MODES[bits];
+            assert!(entry.is_vertical(), "{bits:#09b}");
+            (entry.delta(), entry.code_len())
+        };
+        assert_eq!(vertical(0b1000000), (0, 1));
+        assert_eq!(vertical(0b1111111), (0, 1));
+        assert_eq!(vertical(0b0110000), (1, 3));
+        assert_eq!(vertical(0b0100000), (-1, 3));
+        assert_eq!(vertical(0b0000110), (2, 6));
+        assert_eq!(vertical(0b0000100), (-2, 6));
+        assert_eq!(vertical(0b0000011), (3, 7));
+        assert_eq!(vertical(0b0000010), (-3, 7));
+        let pass = MODES[0b0001000];
+        assert!(pass.is_pass() && !pass.is_vertical());
+        assert_eq!((pass.delta(), pass.code_len()), (0, 4));
+        assert!(MODES[0b0010000].is_horizontal() && MODES[0b0010000].code_len() == 3);
+        for invalid in [0b0000001, 0] {
+            let entry = MODES[invalid];
+            assert!(!entry.is_vertical() && !entry.is_pass() && !entry.is_horizontal());
+            assert_eq!(entry.code_len(), 0);
+        }
+        // Every 7-bit word starting with a 1 to 6 zeros then a 1 is some mode code.
+        for (bits, entry) in MODES.iter().enumerate().skip(2) {
+            assert!(entry.code_len() > 0, "{bits:#09b}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    Mode, RUNS_FAST, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
+    RUNS_FAST, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
 };
 use crate::runs::{ChangeList, ROW_WORDS, RowWords, paint_words, take_words};
 use crate::{Bitmap, Error, Resolution, Scheme};
@@ -339,20 +339,6 @@ impl LineDecoder {
     }
 }
 
-/// Appends change `pos` to `line`, or cancels the previous change if it is at the same
-/// place (a zero-length run), keeping the list strictly increasing.
-#[inline(always)]
-fn push_change(line: &mut ChangeList, width: u32, pos: u32) {
-    if pos >= width {
-        return;
-    }
-    if line.last() == Some(pos) {
-        line.pop();
-    } else {
-        line.push(pos);
-    }
-}
-
 /// Decodes a one-dimensional line code word by code word, with no branch on what each
 /// word is: a terminating code ends a run (the colour flips and its end is a change), a
 /// make-up code only moves on. Which of the two comes next depends on the picture, so a
@@ -446,7 +432,9 @@ fn read_run(r: &mut BitReader<'_>, width: u32, white: bool) -> Result<u32, LineE
     if entry.is_terminating() {
         return Ok(entry.run());
     }
-    read_made_up_run(r, width, white, entry)
+    let (reader, run) = read_made_up_run(r.clone(), width, white, entry);
+    *r = reader;
+    run
 }
 
 /// The table entry for the run code at the reader, from the small table when the code is
@@ -468,36 +456,47 @@ fn lookup_run(r: &BitReader<'_>, white: bool) -> RunEntry {
 
 /// The rest of a run that began with `first`, already consumed: more make-up codes,
 /// then a terminating one. Leaves the buffer refilled, as [`read_run`] promises.
+///
+/// The reader goes in and out by value, so that the caller's copy can stay in registers.
 #[inline(never)]
-fn read_made_up_run(
-    r: &mut BitReader<'_>,
+fn read_made_up_run<'a>(
+    mut r: BitReader<'a>,
     width: u32,
     white: bool,
     first: RunEntry,
-) -> Result<u32, LineError> {
+) -> (BitReader<'a>, Result<u32, LineError>) {
     let mut entry = first;
     let mut total = 0u32;
     loop {
         if !entry.is_makeup() {
-            return Err(LineError);
+            return (r, Err(LineError));
         }
         total += entry.run();
         if total > width {
-            return Err(LineError);
+            return (r, Err(LineError));
         }
         r.refill();
-        entry = lookup_run(r, white);
+        entry = lookup_run(&r, white);
         r.consume_buffered(entry.code_len());
         if entry.is_terminating() {
             r.refill();
-            return Ok(total + entry.run());
+            return (r, Ok(total + entry.run()));
         }
     }
 }
 
 impl LineDecoder {
     /// One-dimensional line: alternating white and black runs to exactly `width`.
-    fn decode_1d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
+    fn decode_1d(&mut self, reader: &mut BitReader<'_>) -> Result<(), LineError> {
+        // See `BitReader` on why a copy.
+        let mut r = reader.clone();
+        let decoded = self.decode_1d_with(&mut r);
+        *reader = r;
+        decoded
+    }
+
+    #[inline(always)]
+    fn decode_1d_with(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
         let width = self.width;
         let mut line = RunDecoder::new();
         let changes = self.current.buffer_mut();
@@ -523,70 +522,80 @@ impl LineDecoder {
     }
 
     /// Two-dimensional line coded against `self.reference`.
-    fn decode_2d(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
-        self.current.clear();
+    fn decode_2d(&mut self, reader: &mut BitReader<'_>) -> Result<(), LineError> {
+        // See `BitReader` on why a copy.
+        let mut r = reader.clone();
+        let decoded = self.decode_2d_with(&mut r);
+        *reader = r;
+        decoded
+    }
+
+    #[inline(always)]
+    fn decode_2d_with(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
         let width = self.width;
         let reference = self.reference.as_slice();
-        let current = &mut self.current;
+        let changes = self.current.buffer_mut();
+        // Changes so far: its parity is the colour of a0 (even: white).
+        let mut len = 0usize;
         // a0 starts on the imaginary white pixel left of the row, written as 0 here: no
         // change can be left of it, and runs are measured from pixel 0.
         let mut a0 = 0u32;
         // Index of b1: the first reference change right of a0 whose colour is opposite
-        // a0's. Its parity always equals that of `current.len()`, so moving it keeps
-        // to steps of two except where a change of colour flips the parity.
+        // a0's. Its parity always equals that of `len`, so moving it keeps to steps of
+        // two except where a change of colour flips the parity.
         let mut b = 0usize;
         loop {
-            let (mode, len) = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
-            r.consume_short(u32::from(len));
-            // Vertical modes are most of a page; they share one branch-light path.
-            if let Mode::Vertical(delta) = mode {
+            let mode = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
+            r.consume_short(mode.code_len());
+            // Branches on the mode, not arithmetic: the branches are mostly predicted, and
+            // while they are the next code word is decoded before a0 and b1 are known.
+            if mode.is_vertical() {
+                let delta = mode.delta();
                 // Left of pixel 0 wraps to a huge value and fails the width test.
-                let a1 = reference[b].wrapping_add_signed(i32::from(delta));
+                let a1 = reference[b].wrapping_add_signed(delta);
                 if a1 < a0 || a1 > width {
                     return Err(LineError);
                 }
-                push_change_from(current, width, a1, a0);
+                push_change_from(changes, &mut len, width, a1, a0);
                 a0 = a1;
                 if a0 >= width {
                     break;
                 }
-                // The colour flipped: b1 is now a neighbour of the old b1, the one on
-                // the left if that is still right of a0 (only possible after VL).
-                // Non-short-circuit `&`: three cheap tests beat a mispredicted branch.
-                let back = (delta < 0) & (b > 0) & (reference[b.saturating_sub(1)] > a0);
-                b = b + 1 - 2 * usize::from(back);
-            } else {
-                match mode {
-                    Mode::Pass => {
-                        a0 = reference[b + 1];
-                        if a0 >= width {
-                            break;
-                        }
-                        b += 2;
-                    }
-                    Mode::Horizontal => {
-                        let white = current.len().is_multiple_of(2);
-                        r.refill();
-                        let run1 = read_run(r, width, white)?;
-                        let run2 = read_run(r, width, !white)?;
-                        let a1 = a0 + run1;
-                        let a2 = a1 + run2;
-                        if a2 > width {
-                            return Err(LineError);
-                        }
-                        push_change_from(current, width, a1, a0);
-                        push_change_from(current, width, a2, a1);
-                        a0 = a2;
-                        if a0 >= width {
-                            break;
-                        }
-                    }
-                    _ => return Err(LineError),
+                // The colour flipped: b1 is now a neighbour of the old b1, the one on the
+                // left if that is still right of a0 (only possible after VL).
+                if delta < 0 && b > 0 && reference[b - 1] > a0 {
+                    b -= 1;
+                } else {
+                    b += 1;
                 }
+            } else if mode.is_pass() {
+                a0 = reference[b + 1];
+                if a0 >= width {
+                    break;
+                }
+                b += 2;
+            } else if mode.is_horizontal() {
+                let white = len.is_multiple_of(2);
+                r.refill();
+                let run1 = read_run(r, width, white)?;
+                let run2 = read_run(r, width, !white)?;
+                let a1 = a0 + run1;
+                let a2 = a1 + run2;
+                if a2 > width {
+                    return Err(LineError);
+                }
+                push_change_from(changes, &mut len, width, a1, a0);
+                push_change_from(changes, &mut len, width, a2, a1);
+                a0 = a2;
+                if a0 >= width {
+                    break;
+                }
+            } else {
+                // Past the end of the data the reader yields zeros, which no mode code
+                // is, so the loop ends here; the check after it catches a line that
+                // ended on made-up bits.
+                return Err(LineError);
             }
-            // Past the end of the data the reader yields zeros, which no mode code is,
-            // so the loop ends; the check after it catches a line that ended on
-            // made-up bits.
             while reference[b] <= a0 {
                 b += 2;
             }
@@ -594,22 +603,42 @@ impl LineDecoder {
         if r.overran() {
             return Err(LineError);
         }
+        self.current.set_len(len);
         self.finish_line();
         Ok(())
     }
 }
 
+/// Records a change at `pos`, or cancels the last one if it is at the same place (a
+/// zero-length run), keeping the list strictly increasing. Changes at `width` or right of
+/// it are not recorded.
+#[inline(always)]
+fn push_change(changes: &mut [u32], len: &mut usize, pos: u32) {
+    if let Some(last) = len.checked_sub(1)
+        && changes.get(last) == Some(&pos)
+    {
+        *len = last;
+    } else if let Some(slot) = changes.get_mut(*len) {
+        *slot = pos;
+        *len += 1;
+    }
+}
+
 /// [`push_change`] for a change at `pos` made from position `from` (a0 or a1), which is
 /// never left of the last change: only `pos == from` can cancel a change, so the list
-/// is looked at only then.
+/// is looked at only then. Changes at `width` or right of it are not recorded.
 #[inline(always)]
-fn push_change_from(line: &mut ChangeList, width: u32, pos: u32, from: u32) {
+fn push_change_from(changes: &mut [u32], len: &mut usize, width: u32, pos: u32, from: u32) {
+    if pos >= width {
+        return;
+    }
     if pos > from {
-        if pos < width {
-            line.push(pos);
+        if let Some(slot) = changes.get_mut(*len) {
+            *slot = pos;
+            *len += 1;
         }
     } else {
-        push_change(line, width, pos);
+        push_change(changes, len, pos);
     }
 }
 

@@ -41,24 +41,9 @@ impl ChangeList {
     }
 
     #[inline(always)]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    #[inline(always)]
-    pub fn last(&self) -> Option<u32> {
-        self.len.checked_sub(1).map(|i| self.buf[i])
-    }
-
-    #[inline(always)]
     pub fn push(&mut self, pos: u32) {
         self.buf[self.len] = pos;
         self.len += 1;
-    }
-
-    #[inline(always)]
-    pub fn pop(&mut self) {
-        self.len = self.len.saturating_sub(1);
     }
 
     /// The whole buffer, for a decoder that writes changes ahead of counting them; room
