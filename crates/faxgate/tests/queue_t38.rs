@@ -1,7 +1,9 @@
 //! The worker's T.38 line driver from the command line: a queued request with several
 //! recipients rendered once and faxed over T.38 to `faxgate fax receive`, one recipient
-//! filed in a user's inbox by fax ID without a call, an unknown fax ID refused, and a
-//! line whose far end never answers retried as the policy says and then given up.
+//! filed in a user's inbox by fax ID without a call, an unknown fax ID refused, a line
+//! whose far end never answers retried as the policy says and then given up, and a
+//! call hung up when its job is cancelled. The lease is short, so it is renewed several
+//! times during each call.
 //!
 //! Calls run in real time over loopback UDP, with a one-page text document so each
 //! takes a few seconds.
@@ -95,10 +97,13 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
         format!(
             "[retry]\nmax_dials = 2\n\n[retry.no_answer]\nretry = true\ndelay_seconds = 0\n\n\
              [retry.line_down]\nretry = true\ndelay_seconds = 0\n\n\
+             [scheduler]\nlease_seconds = 3\n\n\
              [[line]]\nname = \"gateway\"\nremote = \"127.0.0.1:{peer}\"\n\
              local_bind = \"127.0.0.1:0\"\nident = \"FAXGATE\"\ncall_timeout_seconds = 120\n\n\
              [[line]]\nname = \"dead\"\nremote = \"127.0.0.1:{dead}\"\n\
-             local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 2\n"
+             local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 2\n\n\
+             [[line]]\nname = \"silent\"\nremote = \"127.0.0.1:{dead}\"\n\
+             local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 120\n"
         ),
     )
     .expect("writing the config");
@@ -243,5 +248,47 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
             .as_str()
             .is_some_and(|r| r.contains("gave up after 2 calls")),
         "{failed}"
+    );
+
+    // A job cancelled during its call: the worker learns it when it next renews the
+    // lease and hangs up.
+    let submitted = store.json(&[
+        "job",
+        "submit",
+        "--user",
+        "li@example.com",
+        "--to",
+        "83235173",
+        &document,
+    ]);
+    let job = submitted["jobs"][0].to_string();
+    let worker = store
+        .command(&["job", "work", "--line", "silent", "--until-idle"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting a worker");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while store.json(&["job", "show", &job])["state"] != "active" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    store.run(&["job", "cancel", &job]);
+    let status = worker.wait_with_output().expect("worker ran").status;
+    assert!(status.success());
+    let cancelled = store.json(&["job", "show", &job]);
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert_eq!(
+        cancelled["attempts"][0]["outcome"], "interrupted",
+        "{cancelled}"
+    );
+    assert!(
+        cancelled["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("hung up")),
+        "{cancelled}"
     );
 }
