@@ -110,10 +110,14 @@ pub enum Done {
     Login,
     /// SELECT.
     Select(Mailbox),
+    /// CREATE.
+    Create,
     /// UID SEARCH: the UIDs found, ascending.
     Search(Vec<u32>),
     /// UID FETCH: the messages that came back with a body.
     Fetch(Vec<Fetched>),
+    /// UID FETCH of sizes only: `(uid, RFC822.SIZE)` pairs, ascending by UID.
+    Sizes(Vec<(u32, u32)>),
     /// UID STORE.
     Store,
     /// EXPUNGE or UID EXPUNGE.
@@ -164,8 +168,10 @@ enum Kind {
     Login,
     Authenticate,
     Select,
+    Create,
     Search,
     Fetch,
+    Sizes,
     Store,
     Expunge,
     Move,
@@ -182,8 +188,9 @@ impl Kind {
             Kind::Login => "LOGIN",
             Kind::Authenticate => "AUTHENTICATE",
             Kind::Select => "SELECT",
+            Kind::Create => "CREATE",
             Kind::Search => "UID SEARCH",
-            Kind::Fetch => "UID FETCH",
+            Kind::Fetch | Kind::Sizes => "UID FETCH",
             Kind::Store => "UID STORE",
             Kind::Expunge => "EXPUNGE",
             Kind::Move => "UID MOVE",
@@ -204,6 +211,7 @@ struct Pending {
     mailbox: Mailbox,
     search: Vec<u32>,
     fetched: Vec<Fetched>,
+    sizes: Vec<(u32, u32)>,
     /// IDLE: the server sent its continuation.
     idle_accepted: bool,
     /// IDLE: DONE is due (the caller asked, or the refresh timer fired) or already sent.
@@ -455,10 +463,19 @@ impl Client {
     }
 
     fn on_fetch(&mut self, data: FetchData) {
-        let Some(p) = self.pending.as_mut().filter(|p| p.kind == Kind::Fetch) else {
-            // Unsolicited (a flag change by another client): nothing to do.
+        let Some(p) = self.pending.as_mut() else {
             return;
         };
+        if p.kind == Kind::Sizes {
+            if let (Some(uid), Some(size)) = (data.uid, data.size) {
+                p.sizes.push((uid, size));
+            }
+            return;
+        }
+        if p.kind != Kind::Fetch {
+            // Unsolicited (a flag change by another client): nothing to do.
+            return;
+        }
         if let (Some(uid), Some(body)) = (data.uid, data.body) {
             p.fetched.push(Fetched {
                 uid,
@@ -563,6 +580,7 @@ impl Client {
                 mailbox.read_only = self.read_only;
                 Done::Select(mailbox)
             }
+            Kind::Create => Done::Create,
             Kind::Search => {
                 let mut uids = p.search;
                 uids.sort_unstable();
@@ -570,6 +588,12 @@ impl Client {
                 Done::Search(uids)
             }
             Kind::Fetch => Done::Fetch(p.fetched),
+            Kind::Sizes => {
+                let mut sizes = p.sizes;
+                sizes.sort_unstable();
+                sizes.dedup_by_key(|(uid, _)| *uid);
+                Done::Sizes(sizes)
+            }
             Kind::Store => Done::Store,
             Kind::Expunge => Done::Expunge,
             Kind::Move => Done::Move,
@@ -625,6 +649,7 @@ impl Client {
             mailbox: Mailbox::default(),
             search: Vec::new(),
             fetched: Vec::new(),
+            sizes: Vec::new(),
             idle_accepted: false,
             done_wanted: false,
             done_sent: false,
@@ -752,6 +777,15 @@ impl Client {
         Ok(())
     }
 
+    /// `CREATE mailbox` (a processed folder that does not exist yet).
+    pub fn create(&mut self, now: Instant, mailbox: &str) -> Result<(), Error> {
+        self.check(Kind::Create, &[State::Authenticated, State::Selected])?;
+        let mut line = b"CREATE ".to_vec();
+        line.extend_from_slice(&mailbox_name(mailbox)?);
+        self.send(now, Kind::Create, line, VecDeque::new());
+        Ok(())
+    }
+
     /// `UID SEARCH` for messages not yet marked deleted (a crash between STORE and
     /// EXPUNGE leaves some behind; they are already stored and must not come back).
     pub fn uid_search_undeleted(&mut self, now: Instant) -> Result<(), Error> {
@@ -774,6 +808,15 @@ impl Client {
             sequence_set(uids)?
         );
         self.send(now, Kind::Fetch, line.into_bytes(), VecDeque::new());
+        Ok(())
+    }
+
+    /// `UID FETCH uids (UID RFC822.SIZE)`: sizes first, so a message over the limit is
+    /// never downloaded.
+    pub fn uid_fetch_sizes(&mut self, now: Instant, uids: &[u32]) -> Result<(), Error> {
+        self.check(Kind::Sizes, &[State::Selected])?;
+        let line = format!("UID FETCH {} (UID RFC822.SIZE)", sequence_set(uids)?);
+        self.send(now, Kind::Sizes, line.into_bytes(), VecDeque::new());
         Ok(())
     }
 

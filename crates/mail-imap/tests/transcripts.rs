@@ -132,6 +132,38 @@ fn login_select_search_fetch_move() {
 }
 
 #[test]
+fn sizes_before_bodies() {
+    let mut s = Session::selected(CAPS);
+    s.client.uid_fetch_sizes(s.now, &[4, 9]).expect("sizes");
+    assert_eq!(s.sent(), "F0003 UID FETCH 4,9 (UID RFC822.SIZE)\r\n");
+    assert_eq!(
+        s.server(concat!(
+            "* 2 FETCH (RFC822.SIZE 70000000 UID 9)\r\n",
+            "* 1 FETCH (UID 4 RFC822.SIZE 1200)\r\n",
+            "* 1 FETCH (FLAGS (\\Seen))\r\n",
+            "F0003 OK Fetch completed\r\n"
+        )),
+        vec![Event::Done(Done::Sizes(vec![(4, 1200), (9, 70_000_000)]))]
+    );
+}
+
+#[test]
+fn create_quotes_names_with_spaces() {
+    let mut s = Session::selected(CAPS);
+    s.client.create(s.now, "Faxes sent").expect("create");
+    assert_eq!(s.sent(), "F0003 CREATE \"Faxes sent\"\r\n");
+    assert_eq!(
+        s.server("F0003 NO [ALREADYEXISTS] Mailbox already exists\r\n"),
+        vec![Event::Refused(Error::Refused {
+            command: "CREATE",
+            status: "NO",
+            text: "Mailbox already exists".into()
+        })]
+    );
+    assert_eq!(s.client.state(), State::Selected);
+}
+
+#[test]
 fn store_deleted_then_uid_expunge() {
     let mut s = Session::selected(CAPS);
     s.client
