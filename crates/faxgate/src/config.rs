@@ -31,6 +31,8 @@ pub struct Config {
     pub address: AddressConfig,
     /// `[intake]`: which mail is a fax request, from whom, and what becomes of problems.
     pub intake: mail_message::IntakeConfig,
+    /// `[smtpd]`: faxgate's own SMTP intake listener.
+    pub smtpd: mail_net::smtpd::SmtpdConfig,
 }
 
 /// The `[store]` section.
@@ -251,6 +253,10 @@ mod tests {
                     .retry
                     .validate()
                     .unwrap_or_else(|error| panic!("{}: [retry]: {error}", path.display()));
+                config
+                    .smtpd
+                    .session_config()
+                    .unwrap_or_else(|error| panic!("{}: [smtpd]: {error}", path.display()));
                 loaded += 1;
             }
         }
@@ -268,6 +274,7 @@ mod tests {
             Some(Path::new("/var/lib/faxgate"))
         );
         assert!(config.store.database_url.is_none());
+        assert_eq!(config.smtpd, mail_net::smtpd::SmtpdConfig::default());
     }
 
     #[test]
