@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
+use fax_render::annotate::{self, Cover, DateTime, Header};
 use fax_render::fonts::FontSet;
 use fax_render::sniff::{ImageFormat, Kind};
 use fax_render::text::TextStyle;
@@ -13,8 +14,75 @@ use fax_t4::bitmap::widths;
 use fax_t4::{Bitmap, Resolution, Scheme};
 use fax_tiff::{PageEncoding, WriteOptions, Writer};
 
-use crate::render_edge::{self, Safety};
+use crate::render_edge::{self, Office, OfficeMode, Safety};
 use crate::{CompressionArg, ConvertArgs};
+
+/// `faxgate convert` options for what is added to the pages and how converters run;
+/// flattened into the command's arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PageArgs {
+    /// How LibreOffice runs for office files: kept running between documents (warm,
+    /// needs python3-uno), started afresh for each (cold), or warm when possible
+    /// (auto).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OfficeMode::Auto)]
+    pub(crate) office: OfficeMode,
+    /// Print a header line at the top of every page, as fax machines do: date and
+    /// time, this text (a name, or anything), the --header-number, "Page n/m".
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) header: Option<String>,
+    /// The sender's name for the header line (same as --header).
+    #[arg(long, value_name = "NAME", conflicts_with = "header")]
+    pub(crate) header_from: Option<String>,
+    /// The sender's fax number for the header line (turns the header on).
+    #[arg(long, value_name = "NUMBER")]
+    pub(crate) header_number: Option<String>,
+    /// Font size of the header line, in points.
+    #[arg(long, value_name = "PT", default_value_t = 9.0)]
+    pub(crate) header_font_size: f32,
+    /// Minutes east of UTC for the date and time on the header and cover page (the
+    /// time is SOURCE_DATE_EPOCH when set, else the clock).
+    #[arg(
+        long,
+        value_name = "MINUTES",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub(crate) utc_offset_minutes: i32,
+    /// Add a cover page addressed to NAME (given twice: two lines, e.g. a person and
+    /// a company).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cover_to: Vec<String>,
+    /// The sender on the cover page [default: the header's name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cover_from: Option<String>,
+    /// A note printed on the cover page (lines wrap; "-" reads it from stdin).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) cover_note: Option<String>,
+}
+
+impl PageArgs {
+    /// The header line asked for, if any.
+    fn header(&self, date_time: DateTime) -> Option<Header> {
+        if self.header.is_none() && self.header_from.is_none() && self.header_number.is_none() {
+            return None;
+        }
+        Some(Header {
+            date_time,
+            sender_name: self
+                .header
+                .clone()
+                .or_else(|| self.header_from.clone())
+                .unwrap_or_default(),
+            sender_number: self.header_number.clone().unwrap_or_default(),
+            font_size_pt: self.header_font_size,
+        })
+    }
+
+    /// Whether a cover page is asked for.
+    fn wants_cover(&self) -> bool {
+        !self.cover_to.is_empty() || self.cover_from.is_some() || self.cover_note.is_some()
+    }
+}
 
 pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
     let options = WriteOptions {
@@ -49,11 +117,23 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
         ..TextStyle::default()
     };
     let mut fonts: Option<FontSet> = None;
+    let mut office = Office::new(args.soffice.as_deref(), args.pages.office);
     let mut reports = Vec::with_capacity(args.inputs.len());
     let mut writer = Writer::new(options).context("preparing the TIFF writer")?;
     let mut total_pages = 0usize;
+    // Every page first: the header's "n/m" and the cover page need the total.
+    let mut fax_pages: Vec<Bitmap> = Vec::new();
+    let mut page_names: Vec<String> = Vec::new();
     for input in &args.inputs {
-        let document = load_document(input, args, &setup, &safety, &style, &mut fonts)?;
+        let document = load_document(
+            input,
+            args,
+            &setup,
+            &safety,
+            &style,
+            &mut fonts,
+            &mut office,
+        )?;
         total_pages += document.pages.len();
         if total_pages > args.max_pages {
             bail!(
@@ -66,14 +146,8 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
             let context = || format!("{}: page {}", input.display(), index + 1);
             let page = fax_page(page, args.resolution.map(|r| r.resolution().y_dpi))
                 .with_context(context)?;
-            let scheme = match args.compression {
-                CompressionArg::Mh => Scheme::Mh,
-                CompressionArg::Mr => Scheme::mr_for_lpi(page.resolution().y_dpi),
-                CompressionArg::Mmr => Scheme::Mmr,
-            };
-            writer
-                .add_page(&page, PageEncoding::Ccitt(scheme))
-                .with_context(context)?;
+            fax_pages.push(page);
+            page_names.push(context());
         }
         for note in &document.fidelity.notes {
             eprintln!("faxgate: {}: {note}", input.display());
@@ -84,6 +158,80 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
             "pages": document.page_count,
             "notes": document.fidelity.notes,
         }));
+    }
+    let date_time = DateTime::from_unix(
+        i64::try_from(now_for_output()).unwrap_or(0),
+        args.pages.utc_offset_minutes,
+    );
+    if args.pages.wants_cover() {
+        let fonts = text_fonts(args, &mut fonts)?;
+        let note = match args.pages.cover_note.as_deref() {
+            Some("-") => std::io::read_to_string(std::io::stdin())
+                .context("reading the cover note from stdin")?,
+            Some(note) => note.to_string(),
+            None => String::new(),
+        };
+        let cover = Cover {
+            to: args.pages.cover_to.clone(),
+            from: args
+                .pages
+                .cover_from
+                .clone()
+                .or_else(|| args.pages.header.clone())
+                .or_else(|| args.pages.header_from.clone())
+                .unwrap_or_default(),
+            from_number: args.pages.header_number.clone().unwrap_or_default(),
+            date_time: Some(date_time),
+            pages: fax_pages.len() + 1,
+            note,
+        };
+        let rendered = annotate::cover_page(&cover, fonts, &setup).context("the cover page")?;
+        for note in &rendered.fidelity.notes {
+            eprintln!("faxgate: cover page: {note}");
+        }
+        reports.insert(
+            0,
+            serde_json::json!({
+                "input": "cover page",
+                "kind": "cover",
+                "pages": 1,
+                "notes": rendered.fidelity.notes,
+            }),
+        );
+        for page in rendered.pages.into_iter().rev() {
+            fax_pages.insert(0, page);
+            page_names.insert(0, "cover page".to_string());
+        }
+    }
+    if fax_pages.len() > args.max_pages {
+        bail!(
+            "the fax would have more than {} pages (--max-pages)",
+            args.max_pages
+        );
+    }
+    if let Some(header) = args.pages.header(date_time) {
+        let fonts = text_fonts(args, &mut fonts)?;
+        let fidelity =
+            annotate::stamp_headers(&mut fax_pages, &header, fonts).context("the header line")?;
+        for note in &fidelity.notes {
+            eprintln!("faxgate: header line: {note}");
+        }
+        reports.push(serde_json::json!({
+            "input": "header line",
+            "kind": "header",
+            "pages": fax_pages.len(),
+            "notes": fidelity.notes,
+        }));
+    }
+    for (page, context) in fax_pages.iter().zip(&page_names) {
+        let scheme = match args.compression {
+            CompressionArg::Mh => Scheme::Mh,
+            CompressionArg::Mr => Scheme::mr_for_lpi(page.resolution().y_dpi),
+            CompressionArg::Mmr => Scheme::Mmr,
+        };
+        writer
+            .add_page(page, PageEncoding::Ccitt(scheme))
+            .with_context(|| context.clone())?;
     }
     let file = writer.finish().context("laying out the TIFF file")?;
     std::fs::write(&args.output, file)
@@ -128,6 +276,7 @@ fn load_document(
     safety: &Safety,
     style: &TextStyle,
     fonts: &mut Option<FontSet>,
+    office: &mut Office,
 ) -> Result<Document> {
     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = || path.display().to_string();
@@ -165,7 +314,7 @@ fn load_document(
                 *fonts = Some(found);
                 substitutions = notes;
             }
-            let fonts = fonts.as_ref().context("fonts were just loaded")?;
+            let fonts = text_fonts(args, fonts)?;
             let mut rendered =
                 fax_render::text::render_bytes(&data, fonts, setup, style, &safety.limits)
                     .with_context(name)?;
@@ -179,8 +328,7 @@ fn load_document(
         ),
         Some(Kind::Office) => Document::new(
             "office",
-            render_edge::render_office(path, args.soffice.as_deref(), setup, safety)
-                .with_context(name)?,
+            render_edge::render_office(path, office, setup, safety).with_context(name)?,
         ),
         _ => bail!(
             "{}: {}",
@@ -191,6 +339,18 @@ fn load_document(
         ),
     };
     Ok(rendered)
+}
+
+/// The fonts for text, the header line and the cover page, found on first use.
+fn text_fonts<'a>(args: &ConvertArgs, fonts: &'a mut Option<FontSet>) -> Result<&'a FontSet> {
+    if fonts.is_none() {
+        let (found, notes) = render_edge::find_fonts(&args.font, &args.font_path)?;
+        for note in notes {
+            eprintln!("faxgate: {note}");
+        }
+        *fonts = Some(found);
+    }
+    fonts.as_ref().context("fonts were just loaded")
 }
 
 /// Every page of a PBM or TIFF file.

@@ -321,6 +321,8 @@ struct ConvertArgs {
     /// LibreOffice's soffice program for office files [default: soffice on PATH].
     #[arg(long, value_name = "PATH")]
     soffice: Option<PathBuf>,
+    #[command(flatten)]
+    pages: convert::PageArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,10 @@ use anyhow::{Context, Result, bail};
 use fax_render::fonts::{Face, FontSet};
 use fax_render::{Limits, Note, PageSetup, Rendered};
 
+mod office;
+
+pub(crate) use office::{Office, OfficeMode};
+
 /// Limits on one conversion, enforced here for child processes and passed on to
 /// `fax-render` for in-process work.
 #[derive(Debug, Clone)]
@@ -289,62 +293,15 @@ pub(crate) fn render_pdf(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Resu
     Ok(fax_render::grey::pages_from_rasters(&rasters, setup)?)
 }
 
-/// Converts an office document to PDF with LibreOffice (headless, a profile of its
-/// own so it never meets a user's running instance), then rasterizes the PDF.
+/// Converts an office document to PDF with LibreOffice (see [`office`]), then
+/// rasterizes the PDF.
 pub(crate) fn render_office(
     document: &Path,
-    soffice: Option<&Path>,
+    office: &mut Office,
     setup: &PageSetup,
     safety: &Safety,
 ) -> Result<Rendered> {
-    let soffice = match soffice {
-        Some(path) if path.is_file() => path.to_path_buf(),
-        Some(path) => bail!(
-            "LibreOffice not found at {}; office files need it: install the Debian \
-             packages libreoffice-core with libreoffice-writer (documents), \
-             libreoffice-calc (spreadsheets) and libreoffice-impress (presentations)",
-            path.display()
-        ),
-        None => on_path("soffice")
-            .or_else(|| on_path("libreoffice"))
-            .context(
-                "LibreOffice (soffice) is not installed; office files need it: install the \
-             Debian packages libreoffice-core with libreoffice-writer (documents), \
-             libreoffice-calc (spreadsheets) and libreoffice-impress (presentations)",
-            )?,
-    };
-    let scratch = ScratchDir::new("office")?;
-    let profile = scratch.path().join("profile");
-    let out_dir = scratch.path().join("out");
-    std::fs::create_dir_all(&out_dir).context("creating LibreOffice's output directory")?;
-    let args: Vec<std::ffi::OsString> = vec![
-        format!("-env:UserInstallation=file://{}", profile.display()).into(),
-        "--headless".into(),
-        "--norestore".into(),
-        "--nolockcheck".into(),
-        "--convert-to".into(),
-        "pdf".into(),
-        "--outdir".into(),
-        out_dir.clone().into(),
-        document.into(),
-    ];
-    let finished = run_limited(&soffice, &args, scratch.path(), safety)?;
-    let pdf = std::fs::read_dir(&out_dir).ok().and_then(|entries| {
-        entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|e| e == "pdf"))
-    });
-    let Some(pdf) = pdf else {
-        bail!(
-            "LibreOffice could not convert the document{}: {}",
-            if finished.success { "" } else { " (it failed)" },
-            finished
-                .stderr
-                .lines()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
-    };
+    let scratch = ScratchDir::new("office-out")?;
+    let pdf = office.convert(document, scratch.path(), safety)?;
     render_pdf(&pdf, setup, safety)
 }

@@ -303,3 +303,295 @@ fn a_converter_that_hangs_is_stopped_at_the_timeout() {
     );
     assert_failure(&output, &["sample.xlsx", "longer than 1 s", "stopped"]);
 }
+
+/// Office documents of every kind the samples cover, with the pages LibreOffice lays
+/// them out on.
+const OFFICE_SAMPLES: &[(&str, u64)] = &[
+    ("sample.docx", 2),
+    ("sample.xlsx", 1),
+    ("sample.odt", 2),
+    ("sample.doc", 2),
+    ("sample.xls", 1),
+    ("sample.ods", 1),
+    ("sample.rtf", 2),
+    ("sample-slides.pptx", 2),
+];
+
+/// Rows of text: runs of rows with black pixels, separated by white rows, as
+/// (first row, rows).
+fn text_bands(page: &fax_t4::Bitmap) -> Vec<(u32, u32)> {
+    let mut bands = Vec::new();
+    let mut start = None;
+    for (y, row) in page.rows().enumerate() {
+        let inked = row.iter().any(|b| *b != 0);
+        match (inked, start) {
+            (true, None) => start = Some(y as u32),
+            (false, Some(s)) => {
+                bands.push((s, y as u32 - s));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        bands.push((s, page.height() - s));
+    }
+    bands
+}
+
+/// The pieces of one band of text between white columns (a glyph, or part of one), as
+/// their bitmaps; returns (pieces, distinct pieces). Missing glyphs print as the same
+/// box again and again, real CJK glyphs are nearly all different.
+fn glyph_diversity(page: &fax_t4::Bitmap, (top, rows): (u32, u32)) -> (usize, usize) {
+    let inked_column = |x: u32| (top..top + rows).any(|y| page.get(x, y));
+    let mut pieces: Vec<Vec<bool>> = Vec::new();
+    let mut x = 0;
+    while x < page.width() {
+        if !inked_column(x) {
+            x += 1;
+            continue;
+        }
+        let start = x;
+        while x < page.width() && inked_column(x) {
+            x += 1;
+        }
+        // Trim to the piece's own rows so vertical position in the band does not count.
+        let ys: Vec<u32> = (top..top + rows)
+            .filter(|y| (start..x).any(|px| page.get(px, *y)))
+            .collect();
+        let (first, last) = (ys[0], ys[ys.len() - 1]);
+        let mut bits = vec![(x - start) != 0];
+        for y in first..=last {
+            bits.extend((start..x).map(|px| page.get(px, y)));
+            bits.push(false);
+        }
+        pieces.push(bits);
+    }
+    let count = pieces.len();
+    pieces.sort();
+    pieces.dedup();
+    (count, pieces.len())
+}
+
+/// A fontconfig setup with only the Latin faces: CJK text prints as boxes.
+fn fontconfig_without_cjk(scratch: &Scratch) -> PathBuf {
+    let file = scratch.path("fonts-no-cjk.conf");
+    fs::write(
+        &file,
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n\
+             <fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir>\
+             <cachedir>{}</cachedir></fontconfig>\n",
+            scratch.path("fc-cache").display()
+        ),
+    )
+    .expect("writes fontconfig file");
+    file
+}
+
+#[test]
+fn office_documents_become_pages_with_their_cjk_text() {
+    let scratch = Scratch::new("office-all");
+    let all = scratch.path("all.tif");
+    let report = scratch.path("report.json");
+    let cold = scratch.path("cold.tif");
+    let tofu = scratch.path("tofu.tif");
+    let inputs: Vec<PathBuf> = OFFICE_SAMPLES.iter().map(|(name, _)| doc(name)).collect();
+    let no_cjk = fontconfig_without_cjk(&scratch);
+    // LibreOffice takes seconds to start: the three runs go side by side, each with
+    // profiles of its own.
+    let (warm_run, cold_run, tofu_run) = std::thread::scope(|s| {
+        let warm = s.spawn(|| {
+            let mut extra = vec!["--office", "warm", "--report-json"];
+            extra.push(report.to_str().expect("UTF-8 path"));
+            convert(&inputs, &all, &extra)
+        });
+        let cold = s.spawn(|| convert(&[doc("sample.rtf")], &cold, &["--office", "cold"]));
+        let tofu = s.spawn(|| {
+            Command::new(env!("CARGO_BIN_EXE_faxgate"))
+                .arg("convert")
+                .arg(doc("sample.rtf"))
+                .arg("-o")
+                .arg(&tofu)
+                .args(["--office", "warm"])
+                .env("FONTCONFIG_FILE", &no_cjk)
+                .env("SOURCE_DATE_EPOCH", "0")
+                .output()
+                .expect("runs faxgate")
+        });
+        (
+            warm.join().expect("warm run"),
+            cold.join().expect("cold run"),
+            tofu.join().expect("tofu run"),
+        )
+    });
+    for run in [&warm_run, &cold_run, &tofu_run] {
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(&report).expect("report written")).expect("JSON");
+    let documents = report["documents"].as_array().expect("documents");
+    let got: Vec<(&str, u64)> = documents
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or(""),
+                d["pages"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let want: Vec<(&str, u64)> = OFFICE_SAMPLES.iter().map(|(_, n)| ("office", *n)).collect();
+    assert_eq!(got, want);
+    let pages = pages(&all);
+    assert_eq!(
+        pages.len() as u64,
+        OFFICE_SAMPLES.iter().map(|(_, n)| n).sum::<u64>()
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| (p.width(), p.height()) == (1728, 2292))
+    );
+    assert!(
+        pages.iter().all(|p| p.black_pixels() > 2_000),
+        "no blank page"
+    );
+
+    // The RTF's pages start at page 12 of the fax; its fourth line is Chinese.
+    let rtf_first = 2 + 1 + 2 + 2 + 1 + 1;
+    let warm_rtf = &pages[rtf_first..rtf_first + 2];
+    let cold_rtf = self::pages(&cold);
+    assert_eq!(cold_rtf.len(), 2);
+    for (warm, cold) in warm_rtf.iter().zip(&cold_rtf) {
+        assert!(
+            warm.packed() == cold.packed(),
+            "a warm LibreOffice lays out the same pages as a cold one"
+        );
+    }
+    let chinese = text_bands(&warm_rtf[0])[3];
+    let (glyphs, distinct) = glyph_diversity(&warm_rtf[0], chinese);
+    assert!(
+        glyphs >= 15 && distinct * 10 >= glyphs * 7,
+        "Chinese line: {distinct} distinct shapes in {glyphs} (boxes instead of glyphs?)"
+    );
+    // The same check sees the boxes that LibreOffice prints without a CJK font.
+    let tofu = self::pages(&tofu);
+    let boxes = text_bands(&tofu[0])[3];
+    let (glyphs, distinct) = glyph_diversity(&tofu[0], boxes);
+    assert!(
+        glyphs >= 15 && distinct * 4 <= glyphs,
+        "without CJK fonts: {distinct} distinct shapes in {glyphs}"
+    );
+}
+
+/// Whether `needle` (a line rendered alone, see `fax_render::annotate::render_line`)
+/// appears pixel for pixel somewhere in the top `rows` of `page`.
+fn printed_in_top(page: &fax_t4::Bitmap, needle: &fax_t4::Bitmap, rows: u32) -> bool {
+    let ink: Vec<(u32, u32)> = (0..needle.height())
+        .flat_map(|y| (0..needle.width()).map(move |x| (x, y)))
+        .filter(|(x, y)| needle.get(*x, *y))
+        .collect();
+    let (x0, y0) = ink[0];
+    (0..rows.saturating_sub(needle.height())).any(|top| {
+        (0..=page.width() - needle.width()).any(|left| {
+            page.get(left + x0, top + y0)
+                && (0..needle.height()).all(|y| {
+                    (0..needle.width()).all(|x| page.get(left + x, top + y) == needle.get(x, y))
+                })
+        })
+    })
+}
+
+#[test]
+fn header_line_and_cover_page() {
+    let scratch = Scratch::new("header");
+    let plain = scratch.path("plain.tif");
+    let stamped = scratch.path("stamped.tif");
+    let input = [doc("english-utf8-ff.txt")];
+    let output = convert(&input, &plain, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = convert(
+        &input,
+        &stamped,
+        &[
+            "--header-from",
+            "ACME Widgets Ltd",
+            "--header-number",
+            "+44 20 7946 0000",
+            "--cover-to",
+            "Jane Smith",
+            "--cover-note",
+            "Two pages follow.",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plain = pages(&plain);
+    let stamped = pages(&stamped);
+    assert_eq!(
+        (plain.len(), stamped.len()),
+        (2, 3),
+        "a cover page in front"
+    );
+
+    let fonts = fax_render::fonts::FontSet::new(vec![
+        fax_render::fonts::Face::from_file(
+            "DejaVu Sans Mono",
+            Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
+            0,
+        )
+        .expect("fonts-dejavu-core is installed"),
+    ])
+    .expect("font set");
+    let line = |text: &str| {
+        fax_render::annotate::render_line(text, &fonts, 9.0, fax_t4::Resolution::FINE)
+            .expect("renders")
+    };
+    // SOURCE_DATE_EPOCH=0: the fax is dated 1970-01-01 00:00 UTC.
+    let left = line("1970-01-01 00:00   ACME Widgets Ltd   +44 20 7946 0000");
+    let band = 60; // rows: the header is about 45 rows high at fine resolution
+    for (index, page) in stamped.iter().enumerate() {
+        assert!(
+            printed_in_top(page, &left, band),
+            "page {}: header text",
+            index + 1
+        );
+        let label = format!("Page {}/3", index + 1);
+        assert!(
+            printed_in_top(page, &line(&label), band),
+            "page {}: {label}",
+            index + 1
+        );
+        let other = format!("Page {}/3", (index + 1) % 3 + 1);
+        assert!(
+            !printed_in_top(page, &line(&other), band),
+            "page {}: not {other}",
+            index + 1
+        );
+    }
+    // Below the header, the document's pages are what they were.
+    for (plain, stamped) in plain.iter().zip(&stamped[1..]) {
+        let stride = plain.stride();
+        assert_eq!(
+            plain.packed()[band as usize * stride..],
+            stamped.packed()[band as usize * stride..]
+        );
+        assert!(
+            plain.packed()[..band as usize * stride]
+                .iter()
+                .all(|b| *b == 0)
+        );
+    }
+}
