@@ -64,6 +64,10 @@ pub enum Error {
         /// The server's answer text.
         reply: String,
     },
+    /// The POP3 session failed: the server broke the protocol or sent too much (see
+    /// the engine's error for whose fault).
+    #[error("POP3: {0}")]
+    Pop3(#[from] mail_pop3::Error),
     /// The message sink could not store a message: nothing was deleted.
     #[error("storing message: {0}")]
     Sink(String),

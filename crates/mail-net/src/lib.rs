@@ -9,9 +9,17 @@
 
 #![forbid(unsafe_code)]
 
+mod config;
 mod error;
+pub mod pop3;
+pub mod smtp;
 pub mod smtpd;
 pub mod tls;
 
+pub use config::{MailboxAuth, MailboxConfig, MailboxProtocol, SmtpConfig};
 pub use error::Error;
+pub use pop3::{
+    FetchOptions, FetchReport, IncomingMessage, IntakeStatus, MessageSink, SinkError, TakenIn,
+    fetch_once, run_poll_loop,
+};
 pub use tls::{MailStream, TlsMode, TrustSettings};
