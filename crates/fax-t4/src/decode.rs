@@ -370,8 +370,10 @@ impl RunDecoder {
     /// a code word that is no run (its entry's run is past any line) or ran past it.
     #[inline(always)]
     fn step(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
-        let mut entry =
-            RUNS_FAST[(self.black << FAST_LOOKUP_BITS) | r.peek(FAST_LOOKUP_BITS) as usize];
+        // Masked to the table, which `black` (0 or 1) keeps to anyway: no bounds check.
+        let index =
+            (self.black << FAST_LOOKUP_BITS | r.peek(FAST_LOOKUP_BITS) as usize) % RUNS_FAST.len();
+        let mut entry = RUNS_FAST[index];
         if entry.is_longer() {
             entry = if self.black == 0 {
                 WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
@@ -386,7 +388,11 @@ impl RunDecoder {
         if let Some(slot) = changes.get_mut(self.len) {
             *slot = self.pos;
         }
-        if terminating && self.pos == self.last {
+        // A make-up code can never match: bit 31 is set in its probe, and no position
+        // has it. One compare, where `terminating && ..` would also branch on
+        // `terminating`, the mispredicted one.
+        let probe = self.pos | u32::from(!terminating) << 31;
+        if probe == self.last {
             // A zero-length run: the colour changes back at once.
             self.cancel_last(changes);
         } else {
