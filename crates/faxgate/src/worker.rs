@@ -34,7 +34,8 @@ use crate::queue_cmd::{QueueSettings, now};
 #[derive(Debug, clap::Args)]
 pub struct WorkArgs {
     /// The line to work, a [[line]] of the config file (or any name with --driver
-    /// record). Without it, every configured line is worked, each with its channels.
+    /// record). Without it, every configured line is worked, each with its channels
+    /// (with --driver record, as dry runs).
     #[arg(long)]
     line: Option<String>,
     /// How many calls the line carries at once [default: the line's channels in the
@@ -90,6 +91,9 @@ struct WorkerContext {
     blobs: BlobStore,
     address: AddressSettings,
     lease: Duration,
+    /// Where documents are unpacked for rendering: inside the data directory, which only
+    /// faxgate reads, since faxes often carry private data.
+    scratch_dir: PathBuf,
     /// One rendering at a time in this worker: two channels starting recipients of one
     /// request render it once, and converters do not compete for memory.
     render_lock: Mutex<()>,
@@ -139,6 +143,12 @@ fn lines(config: &Config, args: &WorkArgs) -> anyhow::Result<Vec<Line>> {
         },
         busy: 0,
     };
+    let record_line = |line: &LineConfig, record: &RecordLine| Line {
+        name: line.name.clone(),
+        channels: args.channels.unwrap_or(line.channels),
+        driver: Driver::Record(record.clone()),
+        busy: 0,
+    };
     match (&args.line, record) {
         (Some(name), Some(record)) => Ok(vec![Line {
             name: name.clone(),
@@ -149,7 +159,15 @@ fn lines(config: &Config, args: &WorkArgs) -> anyhow::Result<Vec<Line>> {
             driver: Driver::Record(record),
             busy: 0,
         }]),
-        (None, Some(_)) => bail!("--driver record needs --line NAME"),
+        (None, Some(_)) if config.lines.is_empty() => {
+            bail!("--driver record needs --line NAME, or [[line]] sections in the config file")
+        }
+        // A dry run of the configured lines: their names and channels, nobody called.
+        (None, Some(record)) => Ok(config
+            .lines
+            .iter()
+            .map(|line| record_line(line, &record))
+            .collect()),
         (Some(name), None) => match configured(name) {
             Some(line) => Ok(vec![line_of(line)]),
             None => bail!(
@@ -186,6 +204,7 @@ pub async fn work(
         blobs: BlobStore::open(settings.blob_dir())?,
         address: AddressSettings::new(&config.address).context("[address]")?,
         lease,
+        scratch_dir: settings.data_dir.join("tmp"),
         render_lock: Mutex::new(()),
     });
     let worker = args.worker.clone().unwrap_or_else(worker_name);
@@ -632,7 +651,7 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
     if documents.is_empty() {
         bail!("the request has no documents");
     }
-    let scratch = std::env::temp_dir().join(format!(
+    let scratch = context.scratch_dir.join(format!(
         "faxgate-render-{}-{}",
         std::process::id(),
         request.0

@@ -422,6 +422,76 @@ fn killed_after_the_last_page_is_not_sent_again(target: &Target, scratch: &Scrat
     assert_eq!(dials, 1);
 }
 
+#[test]
+fn configured_lines_keep_their_channel_limits_and_priority() {
+    let scratch = Scratch::new("lines");
+    let target = sqlite_target(&scratch);
+    let config = scratch.path("faxgate.toml");
+    std::fs::write(
+        &config,
+        "[[line]]\nname = \"one\"\nremote = \"127.0.0.1:9\"\nchannels = 1\n\n\
+         [[line]]\nname = \"two\"\nremote = \"127.0.0.1:9\"\nchannels = 2\n",
+    )
+    .expect("writing the config");
+    let config = config.display().to_string();
+    add_sender(&target);
+    let numbers: Vec<String> = (0..8).map(|n| format!("+8610555{n:04}")).collect();
+    let mut jobs = submit(&target, &scratch, &numbers);
+    let document = scratch.path("doc.txt").display().to_string();
+    let urgent = target.json(&[
+        "job",
+        "submit",
+        "--user",
+        "li@example.com",
+        "--to",
+        "+861055509999",
+        "--priority",
+        "5",
+        &document,
+    ])["jobs"][0]
+        .as_i64()
+        .expect("job id");
+    jobs.push(urgent);
+    let record = scratch.path("calls.jsonl");
+    let record_arg = record.display().to_string();
+    // Every configured line, as dry runs.
+    target.ok(&[
+        "job",
+        "work",
+        "--config",
+        &config,
+        "--until-idle",
+        "--record-file",
+        &record_arg,
+        "--call-ms",
+        "200",
+    ]);
+    let text = std::fs::read_to_string(&record).expect("the record");
+    let mut open: HashMap<String, usize> = HashMap::new();
+    let mut most: HashMap<String, usize> = HashMap::new();
+    let mut dialled = Vec::new();
+    for line in text.lines() {
+        let event: Value = serde_json::from_str(line).expect("a JSON line");
+        let name = event["line"].as_str().expect("line").to_owned();
+        let calls = open.entry(name.clone()).or_default();
+        match event["event"].as_str().expect("event") {
+            "dial" => {
+                *calls += 1;
+                dialled.push(event["job"].as_i64().expect("job"));
+            }
+            _ => *calls -= 1,
+        }
+        let top = most.entry(name).or_default();
+        *top = (*top).max(*calls);
+    }
+    assert_eq!(most.get("one"), Some(&1), "{text}");
+    assert_eq!(most.get("two"), Some(&2), "{text}");
+    assert_eq!(dialled.first(), Some(&urgent), "the urgent job goes first");
+    dialled.sort_unstable();
+    jobs.sort_unstable();
+    assert_eq!(dialled, jobs, "every job called once");
+}
+
 fn kill_hard(mut child: Child) {
     // Child::kill sends SIGKILL: the worker gets no chance to clean up.
     child.kill().expect("killing the worker");
