@@ -316,3 +316,65 @@ async fn intake_killed_between_store_and_delete_loses_and_doubles_nothing() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// --- The connection test ---------------------------------------------------------------
+
+fn step_names(report: &mail_net::CheckReport) -> Vec<&'static str> {
+    report.steps.iter().map(|step| step.name).collect()
+}
+
+#[tokio::test]
+async fn connection_test_passes_every_step() {
+    let pop3s = mail_net::check_mailbox(&mailbox(
+        "alice",
+        TlsMode::Implicit,
+        "POP3S",
+        MailboxAuth::Password,
+    ))
+    .await;
+    assert!(pop3s.passed(), "{pop3s:#?}");
+    assert_eq!(
+        step_names(&pop3s),
+        ["config", "dns", "tcp", "tls", "greeting", "auth", "mailbox"]
+    );
+    let stls = mail_net::check_mailbox(&mailbox(
+        "alice",
+        TlsMode::Starttls,
+        "POP3",
+        MailboxAuth::Auto,
+    ))
+    .await;
+    assert!(stls.passed(), "{stls:#?}");
+    assert_eq!(
+        step_names(&stls),
+        ["config", "dns", "tcp", "greeting", "tls", "auth", "mailbox"]
+    );
+    let smtp = mail_net::check_smtp(&submission("alice")).await;
+    assert!(smtp.passed(), "{smtp:#?}");
+    assert_eq!(
+        step_names(&smtp),
+        ["config", "dns", "tcp", "greeting", "ehlo", "tls", "auth"]
+    );
+}
+
+#[tokio::test]
+async fn connection_test_names_the_failing_step() {
+    let mut config = mailbox("alice", TlsMode::Implicit, "POP3S", MailboxAuth::Password);
+    config.password = Some("wrong".into());
+    let report = mail_net::check_mailbox(&config).await;
+    assert!(!report.passed());
+    let last = report.steps.last().expect("steps");
+    assert_eq!((last.name, last.ok), ("auth", false), "{report:#?}");
+
+    let mut smtp = submission("alice");
+    smtp.ca_file = None;
+    let report = mail_net::check_smtp(&smtp).await;
+    let last = report.steps.last().expect("steps");
+    assert_eq!((last.name, last.ok), ("tls", false), "{report:#?}");
+
+    let mut closed = mailbox("alice", TlsMode::Implicit, "POP3S", MailboxAuth::Password);
+    closed.host = "name.invalid".into();
+    let report = mail_net::check_mailbox(&closed).await;
+    let last = report.steps.last().expect("steps");
+    assert_eq!((last.name, last.ok), ("dns", false), "{report:#?}");
+}
