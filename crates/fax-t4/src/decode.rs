@@ -689,9 +689,9 @@ impl PageBuilder {
     }
 
     fn push_good(&mut self, changes: &[u32]) {
-        paint_words(changes, self.width, &mut self.words);
+        let touched = paint_words(changes, self.width, &mut self.words);
         let start = self.add_row();
-        take_words(&mut self.words, &mut self.data[start..]);
+        take_words(&mut self.words, touched, &mut self.data[start..]);
         self.rows += 1;
         self.good_rows += 1;
         self.bad_run = 0;

@@ -6,6 +6,8 @@
 //! with [`SENTINELS`] copies of `width`, so the 2-D coders can look up b1 and b2 (and
 //! step past them) without running off the end.
 
+use std::ops::Range;
+
 /// How many `width` entries end a change list.
 pub(crate) const SENTINELS: usize = 4;
 
@@ -120,14 +122,20 @@ pub(crate) const ROW_WORDS: usize = crate::bitmap::MAX_WIDTH.div_ceil(64) as usi
 pub(crate) type RowWords = [u64; ROW_WORDS];
 
 /// Paints a row from its changing elements (sentinels allowed) into `words`, all zero on
-/// entry (see [`take_words`]). Positions are clamped to `width`.
-pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) {
+/// entry (see [`take_words`]). Positions are clamped to `width`. Returns the words that
+/// may have been written; all others are still zero.
+pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) -> Range<usize> {
+    let Some(first) = changes.first().filter(|&&change| change < width) else {
+        // A white row.
+        return 0..0;
+    };
+    let first = (first / 64) as usize;
     let mut painter = Painter::new();
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0], pair[1].min(width));
         if start >= width {
-            return;
+            return first.min(painter.word)..painter.word + 1;
         }
         painter.span(words, start, end);
     }
@@ -135,6 +143,7 @@ pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) {
         // An odd list: black runs to the end of the row.
         painter.span(words, *start, width);
     }
+    first.min(painter.word)..painter.word + 1
 }
 
 /// Sets spans, left to right, in a zeroed row of words: most runs on a page fit in one.
@@ -182,9 +191,12 @@ impl Painter {
     }
 }
 
-/// Moves a row painted by [`paint_words`] into `row` (its packed bytes) and zeroes the
-/// words again, so the next row starts clean without a separate pass to clear them.
-pub(crate) fn take_words(words: &mut RowWords, row: &mut [u8]) {
+/// Moves the `touched` words of a row painted by [`paint_words`] into `row` (its packed
+/// bytes, zero outside them) and zeroes those words again, so the next row starts clean.
+/// A fax page is mostly white: most rows touch few words, many none.
+pub(crate) fn take_words(words: &mut RowWords, touched: Range<usize>, row: &mut [u8]) {
+    let row = row.get_mut(touched.start * 8..).unwrap_or_default();
+    let words = words.get_mut(touched).unwrap_or_default();
     let mut chunks = row.chunks_exact_mut(8);
     let mut words = words.iter_mut();
     for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
@@ -250,9 +262,9 @@ mod tests {
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
                 let mut words = [0u64; ROW_WORDS];
-                paint_words(out.as_slice(), width, &mut words);
-                let mut painted = vec![0x5a; stride];
-                take_words(&mut words, &mut painted);
+                let touched = paint_words(out.as_slice(), width, &mut words);
+                let mut painted = vec![0; stride];
+                take_words(&mut words, touched, &mut painted);
                 assert_eq!(painted, row, "width {width}");
                 assert!(words.iter().all(|&w| w == 0), "width {width}");
             }
