@@ -221,15 +221,16 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
         "{unknown}"
     );
 
-    // Nobody listens behind the dead line: no answer, called again at once (the
-    // policy's delay here), then given up after max_dials.
+    // An unknown fax ID with a number is dialled. Nobody listens behind the dead
+    // line: no answer, called again at once (the policy's delay here), then given up
+    // after max_dials.
     let submitted = store.json(&[
         "job",
         "submit",
         "--user",
         "li@example.com",
         "--to",
-        "83235172",
+        "83235172|AF12345679",
         &document,
     ]);
     let job = submitted["jobs"][0].to_string();
