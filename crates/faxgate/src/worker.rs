@@ -67,7 +67,7 @@ pub struct WorkArgs {
     call_ms: u64,
     /// With the record driver, the receiver confirms one page every this many
     /// milliseconds from the start of the call, until the job's pages are all
-    /// confirmed or the call ends [default: 0, the pages count only when it ends].
+    /// confirmed or the call ends (0: pages count only when the call ends).
     #[arg(long, value_name = "MILLISECONDS", default_value_t = 0)]
     page_ms: u64,
     /// How each recorded call ends: sent, busy, no-answer, rejected, invalid-number,
