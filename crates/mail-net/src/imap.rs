@@ -64,6 +64,21 @@ impl Session {
             timeout,
         )
         .await?;
+        let mut session = Session::over(stream, config);
+        let preauth = session.greeting().await?;
+        if config.tls == TlsMode::Starttls {
+            session = session
+                .starttls_before_login(preauth, trust, &config.host)
+                .await?;
+        }
+        if !preauth {
+            session.login(config).await?;
+        }
+        Ok(session)
+    }
+
+    /// A session on a connection just opened (after implicit TLS, if any).
+    fn over(stream: MailStream, config: &MailboxConfig) -> Session {
         let limits = Limits {
             max_literal: usize::try_from(config.max_message_bytes)
                 .unwrap_or(usize::MAX)
@@ -72,58 +87,68 @@ impl Session {
         };
         let engine = mail_imap::Config {
             limits,
-            command_timeout: timeout,
+            command_timeout: config.timeout(),
             ..mail_imap::Config::default()
         };
-        let mut session = Session {
+        Session {
             stream,
             client: Client::new(engine),
-            timeout,
+            timeout: config.timeout(),
             buf: vec![0; 64 * 1024],
             new_mail: false,
             processed_folder_ready: false,
-        };
+        }
+    }
+
+    /// Reads the greeting and makes sure the capabilities are known; true for PREAUTH.
+    async fn greeting(&mut self) -> Result<bool, Error> {
         let preauth = loop {
-            session.read(Some(Instant::now() + timeout)).await?;
-            if let Some(preauth) = session.take_greeting()? {
+            self.read(Some(Instant::now() + self.timeout)).await?;
+            if let Some(preauth) = self.take_greeting()? {
                 break preauth;
             }
         };
-        if session.client.capabilities().is_empty() {
-            session.command(Client::capability).await?;
+        if self.client.capabilities().is_empty() {
+            self.command(Client::capability).await?;
         }
-        if config.tls == TlsMode::Starttls {
-            if preauth {
-                return Err(Error::Protocol {
-                    context: "IMAP STARTTLS".into(),
-                    reason: "the server logged us in before TLS (PREAUTH)".into(),
-                });
-            }
-            session = session.starttls(trust, &config.host).await?;
-            session.command(Client::capability).await?;
+        Ok(preauth)
+    }
+
+    async fn starttls_before_login(
+        self,
+        preauth: bool,
+        trust: std::sync::Arc<rustls::ClientConfig>,
+        host: &str,
+    ) -> Result<Session, Error> {
+        if preauth {
+            // Logged in over plaintext: the very thing STARTTLS was asked to prevent.
+            return Err(Error::Protocol {
+                context: "IMAP STARTTLS".into(),
+                reason: "the server logged us in before TLS (PREAUTH)".into(),
+            });
         }
-        if !preauth {
-            let password = config.password()?;
-            let use_plain = config.auth == MailboxAuth::Auto
-                && session.client.capabilities().has("LOGINDISABLED")
-                && session.client.capabilities().has("AUTH=PLAIN");
-            let user = config.user.clone();
-            if use_plain {
-                session
-                    .command(move |c, now| c.authenticate_plain(now, &user, &password))
-                    .await?;
-            } else {
-                session
-                    .command(move |c, now| c.login(now, &user, &password))
-                    .await?;
-            }
-            if session.client.capabilities().is_empty()
-                || !session.client.capabilities().has("IMAP4rev1")
-            {
-                session.command(Client::capability).await?;
-            }
+        self.starttls(trust, host).await
+    }
+
+    /// LOGIN, or AUTHENTICATE PLAIN where the server disables LOGIN.
+    async fn login(&mut self, config: &MailboxConfig) -> Result<(), Error> {
+        let password = config.password()?;
+        let use_plain = config.auth == MailboxAuth::Auto
+            && self.client.capabilities().has("LOGINDISABLED")
+            && self.client.capabilities().has("AUTH=PLAIN");
+        let user = config.user.clone();
+        if use_plain {
+            self.command(move |c, now| c.authenticate_plain(now, &user, &password))
+                .await?;
+        } else {
+            self.command(move |c, now| c.login(now, &user, &password))
+                .await?;
         }
-        Ok(session)
+        // Servers may announce more after login; Dovecot does it in the OK's code.
+        if self.client.capabilities().is_empty() || !self.client.capabilities().has("IMAP4rev1") {
+            self.command(Client::capability).await?;
+        }
+        Ok(())
     }
 
     /// STARTTLS, the handshake, and the capabilities asked again (those sent in the
@@ -310,6 +335,82 @@ impl Session {
         let _ = self.command(Client::logout).await;
         let _ = tokio::time::timeout(self.timeout, self.stream.shutdown()).await;
     }
+}
+
+/// The steps of the connection test after TCP (and implicit TLS): greeting, STARTTLS
+/// when configured, login, and the folder (message count, UIDVALIDITY, the extensions
+/// the intake uses). Stops at the first failure; nothing on the server is changed.
+pub async fn check_steps(
+    stream: MailStream,
+    config: &MailboxConfig,
+    trust: std::sync::Arc<rustls::ClientConfig>,
+) -> Vec<(&'static str, Result<String, Error>)> {
+    let mut steps = Vec::new();
+    let mut session = Session::over(stream, config);
+    let preauth = match session.greeting().await {
+        Ok(preauth) => preauth,
+        Err(error) => {
+            steps.push(("greeting", Err(error)));
+            return steps;
+        }
+    };
+    steps.push((
+        "greeting",
+        Ok(format!(
+            "IMAP server ready{}",
+            if preauth { " (PREAUTH)" } else { "" }
+        )),
+    ));
+    if config.tls == TlsMode::Starttls {
+        match session
+            .starttls_before_login(preauth, trust, &config.host)
+            .await
+        {
+            Ok(upgraded) => {
+                session = upgraded;
+                steps.push(("tls", Ok("STARTTLS, certificate verified".into())));
+            }
+            Err(error) => {
+                steps.push(("tls", Err(error)));
+                return steps;
+            }
+        }
+    }
+    if !preauth {
+        if let Err(error) = session.login(config).await {
+            steps.push(("auth", Err(error)));
+            return steps;
+        }
+        steps.push(("auth", Ok(format!("logged in as {}", config.user))));
+    }
+    let folder = config.folder.clone();
+    let selected = session.command(move |c, now| c.select(now, &folder)).await;
+    let caps = session.client.capabilities();
+    let extensions: Vec<&str> = ["IDLE", "UIDPLUS", "MOVE"]
+        .into_iter()
+        .filter(|e| caps.has(e))
+        .collect();
+    let summary = match selected {
+        Ok(Done::Select(mailbox)) => Ok(format!(
+            "{}: {} message(s), UIDVALIDITY {}{}; extensions: {}",
+            config.folder,
+            mailbox.exists,
+            mailbox
+                .uid_validity
+                .map_or("missing".into(), |v| v.to_string()),
+            if mailbox.read_only { ", read-only" } else { "" },
+            if extensions.is_empty() {
+                "none".into()
+            } else {
+                extensions.join(" ")
+            }
+        )),
+        Ok(other) => Err(unexpected("SELECT", &other)),
+        Err(error) => Err(error),
+    };
+    steps.push(("mailbox", summary));
+    session.logout().await;
+    steps
 }
 
 enum Wake {

@@ -298,3 +298,45 @@ async fn failures_are_reported_and_retried() {
     assert!(error.contains("LOGIN"), "{error}");
     assert_eq!(status.mailbox, "imap://bob@faxgate.test@127.0.0.1/INBOX");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_test_steps_over_starttls() {
+    let servers = servers();
+    let mut config = servers.imap_config("alice");
+    config.tls = TlsMode::Starttls;
+    config.port = servers.port("IMAP");
+    let trust = mail_net::tls::client_config(&config.trust()).expect("trust");
+    let stream = mail_net::tls::connect(
+        &config.host,
+        config.port,
+        config.tls,
+        trust.clone(),
+        config.timeout(),
+    )
+    .await
+    .expect("connects");
+    let steps = mail_net::imap::check_steps(stream, &config, trust.clone()).await;
+    let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["greeting", "tls", "auth", "mailbox"]);
+    let mailbox = steps[3].1.as_ref().expect("mailbox step passed");
+    assert!(mailbox.starts_with("INBOX: "), "{mailbox}");
+    assert!(
+        mailbox.contains("extensions: IDLE UIDPLUS MOVE"),
+        "{mailbox}"
+    );
+
+    config.password = Some("wrong".into());
+    let stream = mail_net::tls::connect(
+        &config.host,
+        config.port,
+        config.tls,
+        trust.clone(),
+        config.timeout(),
+    )
+    .await
+    .expect("connects");
+    let steps = mail_net::imap::check_steps(stream, &config, trust).await;
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[2].0, "auth");
+    assert!(steps[2].1.is_err());
+}
