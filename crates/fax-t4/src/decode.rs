@@ -497,6 +497,8 @@ impl LineDecoder {
         // See `BitReader` on why a copy.
         let mut r = reader.clone();
         let decoded = self.decode_1d_with(&mut r);
+        // Callers expect the buffer topped up, as after any `consume`.
+        r.refill();
         *reader = r;
         decoded
     }
@@ -532,6 +534,8 @@ impl LineDecoder {
         // See `BitReader` on why a copy.
         let mut r = reader.clone();
         let decoded = self.decode_2d_with(&mut r);
+        // Callers expect the buffer topped up, as after any `consume`.
+        r.refill();
         *reader = r;
         decoded
     }

@@ -140,3 +140,30 @@ fn stress_dither_page_expands_without_trouble() {
         }
     }
 }
+
+#[test]
+fn fill_after_a_line_of_long_codes_is_skipped_whole() {
+    // Runs of one white and 30 black pixels are codes of 6 and 12 bits, so a line of
+    // them ends with few bits left in the decoder's buffer; up to 20 zeros of fill and
+    // the EOL after it must still be skipped in one go. The widths and minimum line
+    // lengths cover every way a line and its fill can fall.
+    for width in (150u32..250).step_by(7) {
+        let mut page = Bitmap::new(width, 3, Resolution::FINE).expect("size");
+        for y in 0..3 {
+            for x in 0..width {
+                page.set(x, y, (x + y) % 31 != 0);
+            }
+        }
+        let plain = encode(&page, &EncodeOptions::line(Scheme::Mh, 0));
+        let line_bits = (plain.len() * 8 / 3) as u32;
+        for scheme in [Scheme::Mh, Scheme::Mr { k: KFactor::K2 }] {
+            for min_bits in line_bits.saturating_sub(20)..line_bits + 40 {
+                let coded = encode(&page, &EncodeOptions::line(scheme, min_bits));
+                let decoded = decode(&coded, &DecodeOptions::new(scheme, width))
+                    .unwrap_or_else(|e| panic!("width {width} min {min_bits}: {e}"));
+                assert_eq!(decoded.bitmap, page, "width {width} min {min_bits}");
+                assert_eq!(decoded.bad_rows, 0, "width {width} min {min_bits}");
+            }
+        }
+    }
+}
