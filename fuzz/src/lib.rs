@@ -4,6 +4,7 @@
 //! crates include the same files by path and run saved inputs on stable Rust.
 
 pub mod address;
+pub mod mail;
 pub mod render;
 pub mod replay;
 pub mod t30;

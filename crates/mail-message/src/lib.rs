@@ -27,6 +27,7 @@ mod loops;
 mod parts;
 pub mod receipt;
 mod request;
+mod tnef;
 
 pub use auth::{NoUsers, SenderAccount, SenderDirectory, split_pin};
 pub use config::{IntakeConfig, OnUnconvertible, RequireAuth};

@@ -41,7 +41,8 @@ pub enum SkipReason {
     Signature,
     /// A delivery or read report.
     Report,
-    /// Outlook's TNEF container (`winmail.dat`), which cannot be read here.
+    /// Outlook's TNEF container (`winmail.dat`) that is damaged; intact ones are opened
+    /// and their attachments faxed.
     Tnef,
     /// An attachment of a type that cannot be converted to fax pages.
     Unsupported,
@@ -79,8 +80,8 @@ impl SkipReason {
             SkipReason::Signature => "a digital signature of the message",
             SkipReason::Report => "a delivery or read report",
             SkipReason::Tnef => {
-                "an Outlook winmail.dat container, which cannot be opened: set Outlook to send \
-                 in HTML or plain text format and attach the files again"
+                "a damaged Outlook winmail.dat container, which cannot be opened: set Outlook \
+                 to send in HTML or plain text format and attach the files again"
             }
             SkipReason::Unsupported => "this type of file cannot be converted to a fax",
             SkipReason::Empty => "the attachment is empty",
@@ -343,7 +344,28 @@ impl Walk {
             return;
         }
         if is_tnef(&content_type, name.as_deref()) {
-            self.skip(describe(&name), &content_type, SkipReason::Tnef);
+            let tnef = crate::tnef::read(part.contents());
+            if tnef.damaged && tnef.attachments.is_empty() {
+                self.skip(describe(&name), &content_type, SkipReason::Tnef);
+            } else if tnef.attachments.is_empty() {
+                // Only Outlook's rich-text copy of the body.
+                self.skip(describe(&name), &content_type, SkipReason::Body);
+            } else {
+                for attachment in tnef.attachments {
+                    let name = attachment
+                        .name
+                        .map(|n| clean_name(&n))
+                        .filter(|n| !n.is_empty());
+                    self.candidate(
+                        name,
+                        "application/octet-stream".to_owned(),
+                        &attachment.data,
+                    );
+                }
+                if tnef.damaged {
+                    self.skip(describe(&name), &content_type, SkipReason::Tnef);
+                }
+            }
             return;
         }
         let is_text_body = matches!(part.body, PartType::Text(_) | PartType::Html(_))
@@ -371,9 +393,13 @@ impl Walk {
             self.skip(describe(&name), &content_type, SkipReason::BodyImage);
             return;
         }
-        let data = part.contents();
-        let wanted = match &name {
-            Some(name) => name.clone(),
+        self.candidate(name, content_type, part.contents());
+    }
+
+    /// A part the sender meant to fax: a document if it converts, else named as not.
+    fn candidate(&mut self, name: Option<String>, content_type: String, data: &[u8]) {
+        let wanted = match name {
+            Some(name) => name,
             None => {
                 self.unnamed += 1;
                 format!(

@@ -94,8 +94,21 @@ fn gb2312_file_name_split_mid_character() {
 }
 
 #[test]
-fn winmail_dat_is_unconvertible_with_advice() {
+fn winmail_dat_attachment_is_faxed_under_its_long_name() {
     let request = examine("outlook_winmail_dat.eml");
+    assert_eq!(
+        request.verdict,
+        Verdict::Accepted,
+        "{:?}",
+        request.not_faxed
+    );
+    assert_eq!(document_names(&request), ["第三季度报告.pdf"]);
+    assert!(request.documents[0].data.starts_with(b"%PDF-1.4"));
+}
+
+#[test]
+fn damaged_winmail_dat_is_unconvertible_with_advice() {
+    let request = examine("outlook_winmail_dat_damaged.eml");
     assert_eq!(request.verdict, Verdict::Unconvertible);
     assert!(skipped(&request).contains(&("winmail.dat", SkipReason::Tnef)));
 }
@@ -404,5 +417,5 @@ fn every_corpus_message_gets_a_verdict() {
         assert!(request.message_id.is_some(), "{}", path.display());
         count += 1;
     }
-    assert!(count >= 18);
+    assert!(count >= 19);
 }
