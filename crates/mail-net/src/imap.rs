@@ -270,7 +270,10 @@ impl Session {
         stop: &mut tokio::sync::watch::Receiver<bool>,
         max_wait: Duration,
     ) -> Result<bool, Error> {
-        self.new_mail = false;
+        if self.new_mail {
+            // Mail arrived during the pass (EXISTS with a command's answer): no wait.
+            return Ok(false);
+        }
         self.client.idle(Instant::now()).map_err(engine_error)?;
         self.flush().await?;
         let until = Instant::now() + max_wait;
@@ -431,6 +434,8 @@ async fn drain(
     sink: &impl MessageSink,
     options: FetchOptions,
 ) -> Result<FetchReport, Error> {
+    // EXISTS from here on means mail the pass may not see: look again after it.
+    session.new_mail = false;
     if !config.processed_folder.is_empty() && !session.processed_folder_ready {
         // Usually there already; a refusal (ALREADYEXISTS) is the normal answer.
         let target = config.processed_folder.clone();
