@@ -176,14 +176,19 @@ pub(crate) static BLACK_RUN_CODES: [RunCode; MAX_RUN_CODE as usize + 1] =
     run_codes(&BLACK_TERMINATING, &BLACK_MAKEUP);
 
 /// What a run-length lookup found, packed into one word so the hot loop tests a
-/// single field: bits 0-7 code length, 8-15 kind, 16-31 run length. The code length is
-/// the low byte so that shifting the bit buffer by it takes no extraction: on the
-/// decoder's critical path, table load to next table load, every cycle counts.
+/// single field: bits 0-7 code length, 8-15 kind, 16-30 run length, and bit 31 set
+/// unless the code ends a run. The code length is the low byte so that shifting the bit
+/// buffer by it takes no extraction: on the decoder's critical path, table load to next
+/// table load, every cycle counts. Bit 31 lets a 1-D decoder tell a run's end by
+/// arithmetic instead of a branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RunEntry(u32);
 
 /// The run of entries that are no run code: past [`crate::bitmap::MAX_WIDTH`].
-const NO_RUN: u32 = 0xffff;
+const NO_RUN: u32 = 0x7fff;
+
+/// Bit 31: the code does not end a run.
+const RUN_GOES_ON: u32 = 1 << 31;
 
 const KIND_TERMINATING: u32 = 0;
 const KIND_MAKEUP: u32 = 1;
@@ -194,12 +199,12 @@ const KIND_LONGER: u32 = 4;
 impl RunEntry {
     /// No code word starts with these bits. Its run is longer than any line, so a
     /// decoder that adds it up without looking at the kind still stops (and fails).
-    pub const INVALID: RunEntry = RunEntry(NO_RUN << 16 | KIND_INVALID << 8);
+    pub const INVALID: RunEntry = RunEntry(RUN_GOES_ON | NO_RUN << 16 | KIND_INVALID << 8);
     /// An EOL (or, with more zeros, fill before one); its run is as for
     /// [`RunEntry::INVALID`], since an EOL ends a line only between runs.
-    pub const EOL: RunEntry = RunEntry(NO_RUN << 16 | KIND_EOL << 8 | 12);
+    pub const EOL: RunEntry = RunEntry(RUN_GOES_ON | NO_RUN << 16 | KIND_EOL << 8 | 12);
     /// First-level tables only: the code is longer; look in the full table.
-    pub const LONGER: RunEntry = RunEntry(KIND_LONGER << 8);
+    pub const LONGER: RunEntry = RunEntry(RUN_GOES_ON | KIND_LONGER << 8);
 
     /// Whether this first-level entry sends the look-up on to the full table.
     #[inline(always)]
@@ -214,12 +219,25 @@ impl RunEntry {
 
     /// A make-up code: more code words follow for this run.
     pub const fn makeup(run: u16, len: u8) -> RunEntry {
-        RunEntry((run as u32) << 16 | KIND_MAKEUP << 8 | len as u32)
+        RunEntry(RUN_GOES_ON | (run as u32) << 16 | KIND_MAKEUP << 8 | len as u32)
     }
 
     #[inline(always)]
     pub const fn is_terminating(self) -> bool {
-        self.kind() == KIND_TERMINATING
+        self.0 & RUN_GOES_ON == 0
+    }
+
+    /// 1 for a terminating code, 0 for any other entry.
+    #[inline(always)]
+    pub const fn ends_run(self) -> u32 {
+        (self.0 >> 31) ^ 1
+    }
+
+    /// 0 for a terminating code, bit 31 for any other entry: OR-ed into a position, it
+    /// makes one that no real position equals.
+    #[inline(always)]
+    pub const fn goes_on_bit(self) -> u32 {
+        self.0 & RUN_GOES_ON
     }
 
     #[inline(always)]
@@ -235,7 +253,7 @@ impl RunEntry {
     /// Pixels this code word adds to the run.
     #[inline(always)]
     pub const fn run(self) -> u32 {
-        self.0 >> 16
+        (self.0 >> 16) & 0x7fff
     }
 
     /// Bits in the code word.

@@ -383,25 +383,25 @@ impl RunDecoder {
         }
         r.consume_buffered(entry.code_len());
         self.pos += entry.run();
-        let terminating = entry.is_terminating();
+        let ends_run = entry.ends_run();
         // Written ahead; counted only if the code ends a run.
         if let Some(slot) = changes.get_mut(self.len) {
             *slot = self.pos;
         }
-        // A make-up code can never match: bit 31 is set in its probe, and no position
-        // has it. One compare, where `terminating && ..` would also branch on
-        // `terminating`, the mispredicted one.
-        let probe = self.pos | u32::from(!terminating) << 31;
+        // A code that does not end a run can never match: its probe has bit 31 set, and
+        // no position has. One compare, where `terminating && ..` would also branch on
+        // the kind of code, which is the mispredicted one.
+        let probe = self.pos | entry.goes_on_bit();
         if probe == self.last {
             // A zero-length run: the colour changes back at once.
             self.cancel_last(changes);
         } else {
-            self.len += usize::from(terminating);
-            self.last = if terminating { self.pos } else { self.last };
+            self.len += ends_run as usize;
+            self.last = if ends_run != 0 { self.pos } else { self.last };
         }
-        self.black ^= usize::from(terminating);
+        self.black ^= ends_run as usize;
         // A run ends the line at `width`; a make-up code only past it.
-        self.pos + u32::from(terminating) > width
+        self.pos + ends_run > width
     }
 
     /// Takes back the last change (after a run of length zero).
