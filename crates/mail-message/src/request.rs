@@ -223,7 +223,16 @@ impl Intake {
             request.verdict = verdict;
             request.problem = Some(problem);
         };
-        let Some(message) = MessageParser::default().parse(raw) else {
+        // A message over the limit is refused whatever it holds: its headers are enough
+        // to decide whom to tell, and its body is not decoded at all.
+        let too_large = size > self.config.max_message_bytes;
+        let parser = MessageParser::default();
+        let parsed = if too_large {
+            parser.parse_headers(raw)
+        } else {
+            parser.parse(raw)
+        };
+        let Some(message) = parsed else {
             // Not a message at all: nobody to answer.
             refuse(
                 &mut request,
@@ -257,7 +266,10 @@ impl Intake {
         let mut cids = HashSet::new();
         cid_references(&message, 0, &mut cids);
         let mut walk = Walk::default();
-        if !message.parts.is_empty() {
+        if too_large {
+            walk.saw_report = header_value(&message, "Content-Type")
+                .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/report"));
+        } else if !message.parts.is_empty() {
             walk.part(&message, 0, &cids, 0);
         }
 
@@ -344,7 +356,7 @@ impl Intake {
             }
         }
 
-        if size > self.config.max_message_bytes {
+        if too_large {
             refuse(
                 &mut request,
                 Verdict::TooLarge,

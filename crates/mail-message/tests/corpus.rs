@@ -419,3 +419,11 @@ fn every_corpus_message_gets_a_verdict() {
     }
     assert!(count >= 19);
 }
+
+#[test]
+fn too_large_bounce_is_still_ignored() {
+    let mut config = IntakeConfig::default();
+    config.max_message_bytes = 100;
+    let request = intake_with(config).examine(&message("bounce.eml"), &Envelope::default(), &Users);
+    assert_eq!(request.verdict, Verdict::Ignored);
+}
