@@ -33,6 +33,10 @@ pub struct Config {
     pub intake: mail_message::IntakeConfig,
     /// `[smtpd]`: faxgate's own SMTP intake listener.
     pub smtpd: mail_net::smtpd::SmtpdConfig,
+    /// `[mailbox]`: the POP3 or IMAP account fax requests are fetched from.
+    pub mailbox: mail_net::MailboxConfig,
+    /// `[smtp]`: the server receipts and notifications are sent through.
+    pub smtp: mail_net::SmtpConfig,
 }
 
 /// The `[store]` section.
@@ -158,6 +162,8 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        self.mailbox.check()?;
+        self.smtp.check()?;
         let lease = self.scheduler.lease_seconds;
         if !(3..=3600).contains(&lease) {
             bail!("[scheduler] lease_seconds must be between 3 and 3600");
@@ -275,6 +281,8 @@ mod tests {
         );
         assert!(config.store.database_url.is_none());
         assert_eq!(config.smtpd, mail_net::smtpd::SmtpdConfig::default());
+        assert_eq!(config.mailbox, mail_net::MailboxConfig::default());
+        assert_eq!(config.smtp, mail_net::SmtpConfig::default());
     }
 
     #[test]

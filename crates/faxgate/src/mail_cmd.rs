@@ -28,6 +28,37 @@ pub enum MailCommand {
     /// too-many-recipients), sender, decoded subject, recipients, the documents to fax
     /// and the parts not faxed with the reason. Exits 0 whenever it could decide.
     Inspect(InspectArgs),
+    /// Log in to the configured mailbox ([mailbox]) and SMTP server ([smtp]) and report
+    /// each step: DNS, TCP, TLS, greeting, login, mailbox size; EHLO and AUTH. Exits 0
+    /// only if every step of every configured server passed.
+    Test(TestArgs),
+    /// Fetch the configured POP3 mailbox once: every message is stored (raw, in the
+    /// blob store, recorded in the intake ledger with the verdict "pending") and then
+    /// deleted on the server. Prints what the poll did.
+    Fetch(FetchArgs),
+}
+
+/// Options of `faxgate mail test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// faxgate's configuration file; its [mailbox] and [smtp] sections are tested.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `faxgate mail fetch`.
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// One poll, then exit (the only mode the command line offers; the daemon polls on
+    /// the configured interval).
+    #[arg(long, required = true)]
+    once: bool,
+    /// The configuration file ([mailbox], [store]) and the store to record messages in.
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// Options of `faxgate mail inspect`.
@@ -57,6 +88,8 @@ pub struct InspectArgs {
 pub fn run(command: MailCommand) -> Result<bool> {
     match command {
         MailCommand::Inspect(args) => inspect(&args),
+        MailCommand::Test(args) => connection_test(&args),
+        MailCommand::Fetch(args) => fetch(&args),
     }
 }
 
@@ -313,4 +346,76 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+fn connection_test(args: &TestArgs) -> Result<bool> {
+    let config = Config::load(args.config.as_deref())?;
+    if !config.mailbox.is_enabled() && !config.smtp.is_enabled() {
+        anyhow::bail!("nothing to test: set host in the [mailbox] or [smtp] section");
+    }
+    let reports = block_on(async {
+        let mut reports = Vec::new();
+        if config.mailbox.is_enabled() {
+            reports.push(mail_net::check_mailbox(&config.mailbox).await);
+        }
+        if config.smtp.is_enabled() {
+            reports.push(mail_net::check_smtp(&config.smtp).await);
+        }
+        Ok(reports)
+    })?;
+    let passed = reports.iter().all(mail_net::CheckReport::passed);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "passed": passed, "checks": reports }))?
+        );
+    } else {
+        for report in &reports {
+            println!("{} {}", report.target, report.server);
+            for step in &report.steps {
+                let mark = if step.ok { "ok  " } else { "FAIL" };
+                println!(
+                    "  {mark}  {:<9} {} ({} ms)",
+                    step.name, step.detail, step.millis
+                );
+            }
+        }
+        println!("{}", if passed { "all steps passed" } else { "failed" });
+    }
+    Ok(passed)
+}
+
+fn fetch(args: &FetchArgs) -> Result<bool> {
+    let config = args.store.config()?;
+    if !config.mailbox.is_enabled() {
+        anyhow::bail!("no mailbox configured: set host in the [mailbox] section");
+    }
+    if config.mailbox.protocol != mail_net::MailboxProtocol::Pop3 {
+        anyhow::bail!("faxgate mail fetch reads POP3 mailboxes ([mailbox] protocol = \"pop3\")");
+    }
+    let settings = args.store.settings()?;
+    let report = block_on(async {
+        let sink = crate::mail_intake::StoreSink {
+            store: settings.open().await?,
+            blobs: fax_queue::BlobStore::open(settings.blob_dir())?,
+        };
+        let report =
+            mail_net::fetch_once(&config.mailbox, &sink, mail_net::FetchOptions::default())
+                .await
+                .with_context(|| format!("fetching {}", config.mailbox.ledger_name()))?;
+        sink.store.close().await;
+        Ok(report)
+    })?;
+    if args.store.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} message(s) listed, {} stored, {} duplicate(s), {} already taken in, {} deleted",
+            report.listed, report.stored, report.duplicates, report.already_known, report.deleted
+        );
+        for uidl in &report.oversized {
+            println!("left on the server (larger than max_message_bytes): {uidl}");
+        }
+    }
+    Ok(true)
 }

@@ -14,6 +14,7 @@ mod convert;
 mod fax_cmd;
 mod job_cmd;
 mod mail_cmd;
+mod mail_intake;
 mod queue_cmd;
 mod render_edge;
 mod tiff_cmd;

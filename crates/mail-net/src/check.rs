@@ -112,6 +112,14 @@ async fn connect_steps(
     )
 }
 
+fn tls_mode_name(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Implicit => "implicit",
+        TlsMode::Starttls => "starttls",
+        TlsMode::None => "none",
+    }
+}
+
 /// Tests the `[mailbox]` settings: DNS, TCP, TLS, greeting, login and mailbox size.
 pub async fn check_mailbox(config: &MailboxConfig) -> CheckReport {
     let mut report = CheckReport {
@@ -126,9 +134,13 @@ pub async fn check_mailbox(config: &MailboxConfig) -> CheckReport {
             .and_then(|()| config.password().map(drop))
             .and_then(|()| tls::client_config(&config.trust()))
             .map(|client| {
+                let protocol = match config.protocol {
+                    MailboxProtocol::Pop3 => "POP3",
+                    MailboxProtocol::Imap => "IMAP",
+                };
                 (
                     client,
-                    format!("{:?} over {:?}", config.protocol, config.tls),
+                    format!("{protocol}, TLS {}", tls_mode_name(config.tls)),
                 )
             });
         let Some(client_config) = steps.record("config", checked) else {
@@ -236,7 +248,7 @@ pub async fn check_smtp(config: &SmtpConfig) -> CheckReport {
             .check()
             .and_then(|()| config.password().map(drop))
             .and_then(|()| tls::client_config(&config.trust()))
-            .map(|client| (client, format!("{:?}", config.tls)));
+            .map(|client| (client, format!("SMTP, TLS {}", tls_mode_name(config.tls))));
         let Some(client_config) = steps.record("config", checked) else {
             break 'run steps.steps;
         };

@@ -33,7 +33,7 @@ pub enum MailboxAuth {
 }
 
 /// `[mailbox]`: the account faxgate fetches fax requests from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailboxConfig {
     /// POP3 or IMAP.
@@ -210,7 +210,7 @@ impl MailboxConfig {
 }
 
 /// `[smtp]`: the server receipts and notifications are sent through.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
     /// The server's host name; empty: no mail is sent.
