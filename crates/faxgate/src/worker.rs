@@ -353,7 +353,16 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
             }
         }
     };
-    let ended = ended?;
+    // A job this worker cannot handle (its blob unreadable, say) is recorded as a
+    // failed call, for the retry policy to judge, rather than ending the worker and
+    // leaving the job to be taken back and fail the same way on every node.
+    let ended = ended.unwrap_or_else(|error| {
+        warn!(error = %format!("{error:#}"), "the job could not be worked");
+        Ended::Call(no_call(
+            OutcomeClass::LineDown,
+            format!("this side could not work the job: {error:#}"),
+        ))
+    });
     let finished = match &ended {
         Ended::Call(report) => context.store.finish(&claim, report, now()).await,
         Ended::Inbox {

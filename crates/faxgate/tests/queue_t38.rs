@@ -221,6 +221,37 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
         "{unknown}"
     );
 
+    // A document that cannot be made into fax pages fails the job without a call.
+    let garbage = scratch.path("garbage.bin");
+    let mut state = 0x2545_f491_u32;
+    let bytes: Vec<u8> = (0..3000)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            state.to_be_bytes()[0]
+        })
+        .collect();
+    std::fs::write(&garbage, bytes).expect("writing a document");
+    let submitted = store.json(&[
+        "job",
+        "submit",
+        "--user",
+        "li@example.com",
+        "--to",
+        "83235175",
+        &garbage.display().to_string(),
+    ]);
+    let job = submitted["jobs"][0].to_string();
+    store.run(&["job", "work", "--line", "gateway", "--until-idle"]);
+    let refused = store.json(&["job", "show", &job]);
+    assert_eq!(refused["state"], "failed", "{refused}");
+    assert_eq!(refused["attempts"][0]["outcome"], "document", "{refused}");
+    assert!(
+        refused["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("could not be made into fax pages")),
+        "{refused}"
+    );
+
     // An unknown fax ID with a number is dialled. Nobody listens behind the dead
     // line: no answer, called again at once (the policy's delay here), then given up
     // after max_dials.
