@@ -70,6 +70,18 @@ pub struct RequestInfo {
     pub language: Language,
 }
 
+impl RequestInfo {
+    /// The request as the intake read it, for the receipt that answers it.
+    pub fn from_request(request: &MailRequest) -> RequestInfo {
+        RequestInfo {
+            subject: request.subject.clone(),
+            sender: request.sender.clone().unwrap_or_default(),
+            message_id: request.message_id.clone(),
+            language: request.language,
+        }
+    }
+}
+
 /// The final state of one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -554,12 +566,7 @@ pub fn problem_receipt(request: &MailRequest, headers: &ReceiptHeaders) -> Optio
     let language = request.language;
     let text = problem_text(request, language)?;
     let english = problem_text(request, Language::En)?;
-    let info = RequestInfo {
-        subject: request.subject.clone(),
-        sender: request.sender.clone().unwrap_or_default(),
-        message_id: request.message_id.clone(),
-        language,
-    };
+    let info = RequestInfo::from_request(request);
     let json = serde_json::to_string_pretty(&ProblemJson {
         faxgate_receipt: 1,
         kind: "problem",
