@@ -815,3 +815,52 @@ impl RecordLine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(status: fax_t30::Status, pages: u32, heard: bool, refused: bool) -> CallEnd {
+        CallEnd {
+            outcome: fax_t30::Outcome {
+                status,
+                pages,
+                remote_ident: Some("REMOTE".to_owned()),
+                settings: None,
+                duration: Duration::from_secs(20),
+                detail: None,
+            },
+            pages: Vec::new(),
+            heard_far_end: heard,
+            refused,
+            hung_up: false,
+        }
+    }
+
+    #[test]
+    fn calls_are_classed_by_what_came_back() {
+        use fax_t30::Status;
+        let sent = call_report(&end(Status::Ok, 3, true, false), 3);
+        assert_eq!(sent.outcome.class, OutcomeClass::Sent);
+        assert_eq!(sent.outcome.pages_confirmed, 3);
+        assert_eq!(sent.t30_code, Some(0));
+        assert_eq!(sent.remote_ident.as_deref(), Some("REMOTE"));
+
+        let silent = call_report(&end(Status::NoResponse, 0, false, false), 3);
+        assert_eq!(silent.outcome.class, OutcomeClass::NoAnswer);
+        assert_eq!(silent.t30_code, None, "no fax session, no T.30 status");
+
+        let refused = call_report(&end(Status::NoResponse, 0, false, true), 3);
+        assert_eq!(refused.outcome.class, OutcomeClass::LineDown);
+
+        let broken = call_report(&end(Status::RemoteDisconnected, 2, true, false), 3);
+        assert_eq!(broken.outcome.class, OutcomeClass::FaxFailure);
+        assert_eq!(broken.outcome.pages_confirmed, 2, "resent from page 3");
+
+        let mut cancelled = end(Status::RemoteDisconnected, 1, true, false);
+        cancelled.hung_up = true;
+        let cancelled = call_report(&cancelled, 3);
+        assert_eq!(cancelled.outcome.class, OutcomeClass::Interrupted);
+        assert_eq!(cancelled.outcome.pages_confirmed, 1);
+    }
+}
