@@ -295,6 +295,8 @@ async fn drive<S: EnvelopeSink>(
     status: Option<&Mutex<ListenerStatus>>,
 ) -> Result<(), Error> {
     let mut buf = vec![0u8; 64 * 1024];
+    let hostname = session.hostname().to_owned();
+    let hostname = hostname.as_str();
     loop {
         while let Some(output) = session.poll_output() {
             match output {
@@ -317,8 +319,20 @@ async fn drive<S: EnvelopeSink>(
                         rcpt_to: message.rcpt_to.clone(),
                         tls: message.tls,
                     };
+                    let peer_literal = match peer.ip() {
+                        std::net::IpAddr::V4(ip) => format!("[{ip}]"),
+                        std::net::IpAddr::V6(ip) => format!("[IPv6:{ip}]"),
+                    };
+                    let trace = message.trace_header(
+                        hostname,
+                        &peer_literal,
+                        &rfc5322_date(SystemTime::now()),
+                    );
+                    let mut stored = Vec::with_capacity(trace.len() + message.data.len());
+                    stored.extend_from_slice(trace.as_bytes());
+                    stored.extend_from_slice(&message.data);
                     let verdict = match &sink {
-                        Some(sink) => sink.deliver(&envelope, &message.data).await,
+                        Some(sink) => sink.deliver(&envelope, &stored).await,
                         None => Err(SinkRefusal::Temporary("not accepting mail now".into())),
                     };
                     let now = Instant::now();
@@ -378,6 +392,32 @@ async fn drive<S: EnvelopeSink>(
     }
 }
 
+/// An RFC 5322 date in UTC (`Sun, 29 Nov 2026 03:00:00 +0000`) for the trace line.
+fn rfc5322_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let (hour, minute, second) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let weekday = WEEKDAYS[(days % 7) as usize];
+    let month_name = MONTHS[(month - 1).clamp(0, 11) as usize];
+    format!("{weekday}, {day:02} {month_name} {year} {hour:02}:{minute:02}:{second:02} +0000")
+}
+
 async fn write_all(stream: &mut MailStream, bytes: &[u8]) -> Result<(), Error> {
     let write = async {
         stream.write_all(bytes).await?;
@@ -392,6 +432,20 @@ async fn write_all(stream: &mut MailStream, bytes: &[u8]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_dates() {
+        let at = |secs| std::time::UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(rfc5322_date(at(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc5322_date(at(951_782_400)),
+            "Tue, 29 Feb 2000 00:00:00 +0000"
+        );
+        assert_eq!(
+            rfc5322_date(at(1_795_921_200)),
+            "Sun, 29 Nov 2026 03:00:00 +0000"
+        );
+    }
 
     #[test]
     fn defaults_listen_on_loopback_2525() {

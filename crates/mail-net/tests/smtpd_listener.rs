@@ -205,7 +205,11 @@ async fn starttls_and_pipelining_deliver_exact_bytes_and_envelope() {
             "075583235170@fax.faxgate.test"
         ]
     );
-    assert_eq!(String::from_utf8_lossy(bytes), MESSAGE);
+    // The trace line on top (RFC 5321 4.4), then the message exactly as sent.
+    let text = String::from_utf8_lossy(bytes);
+    let (trace, rest) = text.split_once(" +0000\r\n").expect("a Received line");
+    assert!(trace.starts_with("Received: from client.test ([127.0.0.1])\r\n\tby fax.faxgate.test (faxgate) with ESMTPS id 1;"), "{trace}");
+    assert_eq!(rest, MESSAGE);
     server.stop().await;
 }
 

@@ -92,6 +92,12 @@ async fn postfix_relays_to_the_listener_over_starttls() {
     assert_eq!(envelope.rcpt_to, vec![to.to_owned()]);
     let text = String::from_utf8_lossy(&bytes);
     assert!(
+        text.starts_with(
+            "Received: from mail.faxgate.test ([127.0.0.1])\r\n\tby fax.faxgate.test (faxgate) with ESMTPS id "
+        ),
+        "{text}"
+    );
+    assert!(
         text.contains("Message-ID: <relay-1@faxgate.test>\r\n"),
         "{text}"
     );

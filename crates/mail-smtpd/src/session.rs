@@ -106,6 +106,41 @@ pub struct Message {
     pub eight_bit: bool,
     /// The client declared `SMTPUTF8`.
     pub smtputf8: bool,
+    /// The client said EHLO (not HELO).
+    pub ehlo: bool,
+}
+
+impl Message {
+    /// The `Received:` trace line RFC 5321 4.4 asks a receiving server to put on top
+    /// of the message, CRLF-terminated and folded. `peer` is the client's address,
+    /// `date` the time of receipt in RFC 5322 form (the caller owns the clock).
+    /// The recipient is named only when there is one (more would show every
+    /// recipient to each of them).
+    pub fn trace_header(&self, hostname: &str, peer: &str, date: &str) -> String {
+        // RFC 3848's protocol names.
+        let protocol = match (self.ehlo, self.tls, self.smtputf8) {
+            (false, _, _) => "SMTP",
+            (true, false, false) => "ESMTP",
+            (true, true, false) => "ESMTPS",
+            (true, false, true) => "UTF8SMTP",
+            (true, true, true) => "UTF8SMTPS",
+        };
+        let helo: String = self
+            .helo
+            .chars()
+            .filter(|c| !c.is_control() && *c != '(' && *c != ')')
+            .take(255)
+            .collect();
+        let mut header = format!(
+            "Received: from {helo} ({peer})\r\n\tby {hostname} (faxgate) with {protocol} id {}",
+            self.id
+        );
+        if let [only] = self.rcpt_to.as_slice() {
+            header.push_str(&format!("\r\n\tfor <{only}>"));
+        }
+        header.push_str(&format!("; {date}\r\n"));
+        header
+    }
 }
 
 /// The caller's reason for not taking a message.
@@ -234,6 +269,11 @@ impl Session {
         session.push_reply(421, &text);
         session.close();
         session
+    }
+
+    /// The name the session greets with (for the trace line).
+    pub fn hostname(&self) -> &str {
+        &self.config.hostname
     }
 
     /// The next thing to do, if any.
@@ -499,6 +539,7 @@ impl Session {
             tls: self.tls,
             eight_bit: self.eight_bit,
             smtputf8: self.smtputf8,
+            ehlo: self.ehlo,
         };
         self.reset_transaction();
         self.flush();

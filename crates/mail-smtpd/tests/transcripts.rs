@@ -104,6 +104,18 @@ fn one_message_with_dot_unstuffing() {
     assert_eq!(m.data, b"Subject: x\r\n\r\n.leading dot\r\n");
     assert!(m.eight_bit);
     assert_eq!(
+        m.trace_header(
+            "fax.example.org",
+            "[127.0.0.1]",
+            "Sun, 29 Nov 2026 03:00:00 +0000"
+        ),
+        format!(
+            "Received: from client.example ([127.0.0.1])\r\n\tby fax.example.org (faxgate) \
+             with ESMTP id {}; Sun, 29 Nov 2026 03:00:00 +0000\r\n",
+            m.id
+        )
+    );
+    assert_eq!(
         h.session.poll_timeout(),
         None,
         "no timeout while the caller stores"
