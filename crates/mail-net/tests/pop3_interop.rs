@@ -378,3 +378,42 @@ async fn connection_test_names_the_failing_step() {
     let last = report.steps.last().expect("steps");
     assert_eq!((last.name, last.ok), ("dns", false), "{report:#?}");
 }
+
+// --- The poll loop ---------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_loop_takes_mail_in_and_reports_its_state() {
+    let mut config = mailbox("erin", TlsMode::Implicit, "POP3S", MailboxAuth::Password);
+    config.poll_interval_seconds = 1;
+    let sink = std::sync::Arc::new(MemorySink::default());
+    let status = std::sync::Arc::new(Mutex::new(mail_net::IntakeStatus::default()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let runner = {
+        let (sink, status) = (sink.clone(), status.clone());
+        tokio::spawn(async move {
+            mail_net::run_poll_loop(&config, sink.as_ref(), &status, stopped).await;
+        })
+    };
+    let sent = submit("bob", "erin", 2).await;
+    // The loop polls every second; wait (bounded) until both messages were taken in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stored = status.lock().expect("status").stored;
+        if stored >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{:?}", status.lock());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stop.send(true).expect("stop");
+    runner.await.expect("loop ends when told");
+    let status = status.lock().expect("status").clone();
+    assert_eq!(status.mailbox, format!("pop3://erin@{DOMAIN}@127.0.0.1"));
+    assert!(!status.connected);
+    assert!(status.polls >= 1 && status.failed_polls == 0, "{status:?}");
+    assert_eq!((status.stored, status.deleted), (2, 2));
+    assert!(status.last_error.is_none());
+    assert!(status.last_success_ms >= status.last_poll_started_ms);
+    assert_fetched_exactly(&sent, &sink);
+    assert_eq!(servers().mailbox_count("erin"), 0);
+}
