@@ -189,7 +189,7 @@ pub struct Client {
     listing: Vec<Vec<u8>>,
     retr_number: u32,
     dele_number: u32,
-    /// The state the failed engine was in; further calls say `Closed`.
+    /// Set by an error: the session is dead and every later call says `Closed`.
     failed: bool,
 }
 
