@@ -190,11 +190,14 @@ const NO_RUN: u32 = 0x7fff;
 /// Bit 31: the code does not end a run.
 const RUN_GOES_ON: u32 = 1 << 31;
 
-const KIND_TERMINATING: u32 = 0;
-const KIND_MAKEUP: u32 = 1;
-const KIND_EOL: u32 = 2;
-const KIND_INVALID: u32 = 3;
-const KIND_LONGER: u32 = 4;
+// Only the terminating kind is odd: bit 8 of an entry is then 1 exactly where the
+// code ends a run, which is the bit that flips the colour, in place for a decoder that
+// indexes [`RUNS_FAST`] by colour << 8.
+const KIND_TERMINATING: u32 = 1;
+const KIND_MAKEUP: u32 = 2;
+const KIND_EOL: u32 = 4;
+const KIND_INVALID: u32 = 6;
+const KIND_LONGER: u32 = 8;
 
 impl RunEntry {
     /// No code word starts with these bits. Its run is longer than any line, so a
@@ -230,7 +233,14 @@ impl RunEntry {
     /// 1 for a terminating code, 0 for any other entry.
     #[inline(always)]
     pub const fn ends_run(self) -> u32 {
-        (self.0 >> 31) ^ 1
+        (self.0 >> 8) & 1
+    }
+
+    /// [`RunEntry::ends_run`] shifted to bit 8 (256 for a terminating code): XOR-ed into
+    /// a colour kept as 0 or 256, it flips the colour with one operation.
+    #[inline(always)]
+    pub const fn colour_flip(self) -> u32 {
+        self.0 & 1 << 8
     }
 
     /// 0 for a terminating code, bit 31 for any other entry: OR-ed into a position, it

@@ -348,8 +348,9 @@ struct RunDecoder {
     pos: u32,
     /// Changes recorded so far.
     len: usize,
-    /// Colour of the run being read: 0 white, 1 black (the [`RUNS_FAST`] half).
-    black: usize,
+    /// Colour of the run being read, as the offset of its half of [`RUNS_FAST`]: 0
+    /// white, 256 black. The next look-up waits for it, so it is flipped with one XOR.
+    colour: usize,
     /// The last change recorded (`u32::MAX` before the first): a terminating code of
     /// length zero right after it cancels it.
     last: u32,
@@ -360,7 +361,7 @@ impl RunDecoder {
         RunDecoder {
             pos: 0,
             len: 0,
-            black: 0,
+            colour: 0,
             last: u32::MAX,
         }
     }
@@ -370,12 +371,11 @@ impl RunDecoder {
     /// a code word that is no run (its entry's run is past any line) or ran past it.
     #[inline(always)]
     fn step(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
-        // Masked to the table, which `black` (0 or 1) keeps to anyway: no bounds check.
-        let index =
-            (self.black << FAST_LOOKUP_BITS | r.peek(FAST_LOOKUP_BITS) as usize) % RUNS_FAST.len();
-        let mut entry = RUNS_FAST[index];
+        // Below 512: the bounds check is a predicted branch, off the path from one
+        // look-up to the next, where masking the index would be on it.
+        let mut entry = RUNS_FAST[self.colour | r.peek(FAST_LOOKUP_BITS) as usize];
         if entry.is_longer() {
-            entry = if self.black == 0 {
+            entry = if self.colour == 0 {
                 WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
             } else {
                 BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
@@ -399,7 +399,7 @@ impl RunDecoder {
             self.len += ends_run as usize;
             self.last = if ends_run != 0 { self.pos } else { self.last };
         }
-        self.black ^= ends_run as usize;
+        self.colour ^= entry.colour_flip() as usize;
         // A run ends the line at `width`; a make-up code only past it.
         self.pos + ends_run > width
     }
