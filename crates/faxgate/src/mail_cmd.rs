@@ -32,9 +32,10 @@ pub enum MailCommand {
     /// each step: DNS, TCP, TLS, greeting, login, mailbox size; EHLO and AUTH. Exits 0
     /// only if every step of every configured server passed.
     Test(TestArgs),
-    /// Fetch the configured POP3 mailbox once: every message is stored (raw, in the
-    /// blob store, recorded in the intake ledger with the verdict "pending") and then
-    /// deleted on the server. Prints what the poll did.
+    /// Fetch the configured mailbox once (POP3, or the IMAP folder): every message is
+    /// stored (raw, in the blob store, recorded in the intake ledger with the verdict
+    /// "pending") and then deleted on the server (IMAP: moved to the processed folder,
+    /// or expunged). Prints what the poll did.
     Fetch(FetchArgs),
 }
 
@@ -390,19 +391,22 @@ fn fetch(args: &FetchArgs) -> Result<bool> {
     if !config.mailbox.is_enabled() {
         anyhow::bail!("no mailbox configured: set host in the [mailbox] section");
     }
-    if config.mailbox.protocol != mail_net::MailboxProtocol::Pop3 {
-        anyhow::bail!("faxgate mail fetch reads POP3 mailboxes ([mailbox] protocol = \"pop3\")");
-    }
     let settings = args.store.settings()?;
     let report = block_on(async {
         let sink = crate::mail_intake::StoreSink {
             store: settings.open().await?,
             blobs: fax_queue::BlobStore::open(settings.blob_dir())?,
         };
-        let report =
-            mail_net::fetch_once(&config.mailbox, &sink, mail_net::FetchOptions::default())
-                .await
-                .with_context(|| format!("fetching {}", config.mailbox.ledger_name()))?;
+        let options = mail_net::FetchOptions::default();
+        let report = match config.mailbox.protocol {
+            mail_net::MailboxProtocol::Pop3 => {
+                mail_net::fetch_once(&config.mailbox, &sink, options).await
+            }
+            mail_net::MailboxProtocol::Imap => {
+                mail_net::imap::fetch_once_imap(&config.mailbox, &sink, options).await
+            }
+        }
+        .with_context(|| format!("fetching {}", config.mailbox.ledger_name()))?;
         sink.store.close().await;
         Ok(report)
     })?;

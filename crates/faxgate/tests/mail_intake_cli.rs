@@ -147,3 +147,42 @@ fn mail_fetch_once_stores_and_empties_the_mailbox() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The same commands with `[mailbox] protocol = "imap"` (IMAPS): the connection test
+/// reports the folder, and a fetch takes every message in and expunges it.
+#[test]
+fn mail_test_and_fetch_over_imap() {
+    let dir = temp_dir("imap");
+    let servers = servers();
+    let config = dir.join("faxgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndata_dir = \"{data}\"\n\n\
+             [mailbox]\nprotocol = \"imap\"\nhost = \"127.0.0.1\"\nport = {imaps}\n\
+             ca_file = \"{ca}\"\nuser = \"alice@faxgate.test\"\npassword = \"alice-pw\"\n",
+            data = dir.join("data").display(),
+            imaps = servers.port("IMAPS"),
+            ca = servers.ca_file().display(),
+        ),
+    )
+    .expect("writing the config");
+    let config = config.to_str().expect("path");
+
+    let output = faxgate(&["mail", "test", "--config", config]);
+    assert!(output.status.success(), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("UIDVALIDITY"), "{shown}");
+
+    for index in 0..2 {
+        deliver("alice@faxgate.test", &format!("cli-imap-{index}"));
+    }
+    servers.wait_for_mailbox("alice", 2);
+    let output = faxgate(&["mail", "fetch", "--once", "--json", "--config", config]);
+    assert!(output.status.success(), "{}", text(&output));
+    let json = String::from_utf8_lossy(&output.stdout);
+    assert!(json.contains(r#""stored": 2"#), "{json}");
+    assert!(json.contains(r#""deleted": 2"#), "{json}");
+    assert_eq!(servers.mailbox_count("alice"), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

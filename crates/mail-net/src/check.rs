@@ -155,16 +155,6 @@ pub async fn check_mailbox(config: &MailboxConfig) -> CheckReport {
         else {
             break 'run steps.steps;
         };
-        if config.protocol == MailboxProtocol::Imap {
-            steps.record::<()>(
-                "auth",
-                Err(Error::Config {
-                    what: "[mailbox] protocol = \"imap\"".into(),
-                    reason: "the IMAP login check is not available in this version".into(),
-                }),
-            );
-            break 'run steps.steps;
-        }
         let stream = if config.tls == TlsMode::Implicit {
             let handshake = tls::handshake(tcp, client_config.clone(), &config.host, timeout)
                 .await
@@ -176,6 +166,17 @@ pub async fn check_mailbox(config: &MailboxConfig) -> CheckReport {
         } else {
             MailStream::Plain(tcp)
         };
+        if config.protocol == MailboxProtocol::Imap {
+            for (name, result) in crate::imap::check_steps(stream, config, client_config).await {
+                if steps
+                    .record(name, result.map(|detail| ((), detail)))
+                    .is_none()
+                {
+                    break;
+                }
+            }
+            break 'run steps.steps;
+        }
         let mut session = Session::over(stream, config, timeout);
         let greeting = session.greeting().await.map(|()| {
             let apop = if session.client.apop_timestamp().is_some() {
