@@ -14,7 +14,7 @@ use fax_t4::bitmap::widths;
 use fax_t4::{Bitmap, Resolution, Scheme};
 use fax_tiff::{PageEncoding, WriteOptions, Writer};
 
-use crate::render_edge::{self, Office, OfficeMode, Safety};
+use crate::render_edge::{self, Office, OfficeMode, PdfRenderer, Safety};
 use crate::{CompressionArg, ConvertArgs};
 
 /// `faxgate convert` options for what is added to the pages and how converters run;
@@ -26,6 +26,9 @@ pub(crate) struct PageArgs {
     /// (auto).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = OfficeMode::Auto)]
     pub(crate) office: OfficeMode,
+    /// The program that rasterizes PDF pages (and office files, once converted).
+    #[arg(long, value_enum, value_name = "PROGRAM", default_value_t = PdfRenderer::Auto)]
+    pub(crate) pdf_renderer: PdfRenderer,
     /// Print a header line at the top of every page, as fax machines do: date and
     /// time, this text (a name, or anything), the --header-number, "Page n/m".
     #[arg(long, value_name = "TEXT")]
@@ -111,6 +114,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
             max_decoder_alloc: args.max_memory_mib.saturating_mul(1 << 20),
             ..Limits::default()
         },
+        pdf: args.pages.pdf_renderer,
     };
     let style = TextStyle {
         font_size_pt: args.font_size,

@@ -14,6 +14,7 @@ use fax_render::fonts::{Face, FontSet};
 use fax_render::{Limits, Note, PageSetup, Rendered};
 
 mod office;
+mod poppler;
 
 pub(crate) use office::{Office, OfficeMode};
 
@@ -27,6 +28,19 @@ pub(crate) struct Safety {
     pub max_memory: u64,
     /// Pages per document and image size limits.
     pub limits: Limits,
+    /// Which program rasterizes PDF.
+    pub pdf: PdfRenderer,
+}
+
+/// The program that rasterizes PDF pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PdfRenderer {
+    /// Poppler (pdftoppm) when installed, else Ghostscript.
+    Auto,
+    /// Poppler's pdftoppm and pdfinfo (Debian package poppler-utils): the faster.
+    Poppler,
+    /// Ghostscript (Debian package ghostscript).
+    Ghostscript,
 }
 
 /// Preferred main faces for text pages: monospaced, because plain text is laid out in
@@ -220,10 +234,26 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Rasterizes a PDF with the renderer `safety.pdf` names (poppler if installed, by
+/// default), in grey at the setup's resolution, and halftones it into fax pages.
+pub(crate) fn render_pdf(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Result<Rendered> {
+    let poppler = || Some((on_path("pdfinfo")?, on_path("pdftoppm")?));
+    match (safety.pdf, poppler()) {
+        (PdfRenderer::Auto | PdfRenderer::Poppler, Some((pdfinfo, pdftoppm))) => {
+            poppler::render_pdf(&pdfinfo, &pdftoppm, pdf, setup, safety)
+        }
+        (PdfRenderer::Poppler, None) => bail!(
+            "poppler (pdftoppm, pdfinfo) is needed to rasterize PDF files and is not \
+             installed; install the Debian package poppler-utils"
+        ),
+        _ => render_pdf_ghostscript(pdf, setup, safety),
+    }
+}
+
 /// Rasterizes a PDF with Ghostscript, in grey at the setup's resolution and page size
 /// (pages fitted and, if landscape, turned), without anti-aliasing so text and lines
 /// stay crisp; `fax-render` then halftones what grey remains.
-pub(crate) fn render_pdf(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Result<Rendered> {
+fn render_pdf_ghostscript(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Result<Rendered> {
     let gs = on_path("gs").context(
         "Ghostscript (gs) is needed to rasterize PDF files and is not installed; \
          install the Debian package ghostscript",

@@ -393,6 +393,7 @@ mod tests {
             timeout: Duration::from_secs(seconds),
             max_memory: 4 << 30,
             limits: fax_render::Limits::default(),
+            pdf: super::super::PdfRenderer::Auto,
         }
     }
 

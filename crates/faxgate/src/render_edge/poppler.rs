@@ -1,0 +1,381 @@
+//! PDF pages rasterized by poppler (`pdfinfo` for the page sizes, `pdftoppm -gray` for
+//! the pixels), about twice as fast as Ghostscript on the same pages.
+//!
+//! Each page is rendered at the resolution that makes it fit the fax page exactly (so
+//! nothing is resampled afterwards and text stays as crisp as the rasterizer drew it),
+//! turned a quarter anticlockwise if it is landscape (as Ghostscript's `-dPDFFitPage`
+//! turns it), centred, and halftoned by `fax-render`.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use fax_render::grey::GreyImage;
+use fax_render::{Note, PageSetup, Rendered};
+
+use super::{Safety, ScratchDir, run_limited};
+
+/// One page's size in points, as shown (after its /Rotate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PageSize {
+    width: f64,
+    height: f64,
+}
+
+/// How one page is rasterized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Plan {
+    /// Horizontal and vertical resolution for pdftoppm, in dots per inch.
+    rx: f64,
+    ry: f64,
+    /// Turned a quarter anticlockwise after rendering.
+    turned: bool,
+    /// The scale relative to the fax resolution (1.0 = natural size).
+    scale: f64,
+}
+
+/// Scales that differ from 1 by less than this are not worth a note: A4 is 1687
+/// pixels wide at 204 dpi and is fitted to the 1728 of a fax page.
+const UNREMARKABLE_SCALE: f64 = 0.03;
+
+fn plan(size: PageSize, setup: &PageSetup) -> Plan {
+    let (page_w, page_h) = (f64::from(setup.width()), f64::from(setup.height()));
+    let (x_dpi, y_dpi) = (f64::from(setup.x_dpi()), f64::from(setup.y_dpi()));
+    let (w_in, h_in) = (size.width / 72.0, size.height / 72.0);
+    let turned = size.width > size.height;
+    // A turned page's width runs down the fax page and its height across.
+    let (across_in, down_in) = if turned { (h_in, w_in) } else { (w_in, h_in) };
+    let scale = (page_w / (across_in * x_dpi))
+        .min(page_h / (down_in * y_dpi))
+        .clamp(1e-3, 1e3);
+    let (rx, ry) = if turned {
+        (y_dpi * scale, x_dpi * scale)
+    } else {
+        (x_dpi * scale, y_dpi * scale)
+    };
+    Plan {
+        rx,
+        ry,
+        turned,
+        scale,
+    }
+}
+
+/// Page sizes from `pdfinfo -f 1 -l N`: lines "Page    3 size: 792 x 612 pts" and
+/// "Page    3 rot:   90".
+fn parse_pdfinfo(text: &str) -> Result<(usize, Vec<PageSize>)> {
+    let mut pages = None;
+    let mut sizes: Vec<PageSize> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Pages:") {
+            pages = rest.trim().parse::<usize>().ok();
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("Page ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let (Some(number), Some(what)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(number) = number.parse::<usize>() else {
+            continue;
+        };
+        match what {
+            "size:" => {
+                let width = words.next().and_then(|w| w.parse::<f64>().ok());
+                let _x = words.next();
+                let height = words.next().and_then(|h| h.parse::<f64>().ok());
+                if let (Some(width), Some(height)) = (width, height)
+                    && width.is_finite()
+                    && height.is_finite()
+                    && width > 1.0
+                    && height > 1.0
+                    && number == sizes.len() + 1
+                {
+                    sizes.push(PageSize { width, height });
+                }
+            }
+            "rot:" => {
+                let rot = words
+                    .next()
+                    .and_then(|r| r.parse::<i64>().ok())
+                    .unwrap_or(0);
+                if rot.rem_euclid(180) == 90
+                    && let Some(size) = sizes.get_mut(number.wrapping_sub(1))
+                {
+                    std::mem::swap(&mut size.width, &mut size.height);
+                }
+            }
+            _ => {}
+        }
+    }
+    let pages = pages.context("pdfinfo gave no page count")?;
+    Ok((pages, sizes))
+}
+
+/// The grey raster turned a quarter anticlockwise: its top row becomes the left
+/// column, read upwards.
+fn turn_anticlockwise(grey: &GreyImage) -> GreyImage {
+    let (w, h) = (grey.width as usize, grey.height as usize);
+    let mut data = vec![255u8; w * h];
+    for (y, row) in grey.data.chunks_exact(w.max(1)).enumerate() {
+        for (x, &g) in row.iter().enumerate() {
+            // New size h x w; pixel (x, y) goes to column y, row w - 1 - x.
+            data[(w - 1 - x) * h + y] = g;
+        }
+    }
+    GreyImage {
+        width: h as u32,
+        height: w as u32,
+        x_dpi: grey.y_dpi,
+        y_dpi: grey.x_dpi,
+        data,
+    }
+}
+
+/// `grey` centred on a white raster of exactly the page's size; a pixel or two of a
+/// rounded-up raster is cut off. Returns whether ink was cut.
+fn centre_on_page(grey: &GreyImage, setup: &PageSetup) -> (GreyImage, bool) {
+    let (pw, ph) = (setup.width() as usize, setup.height() as usize);
+    let (w, h) = (grey.width as usize, grey.height as usize);
+    let mut data = vec![255u8; pw * ph];
+    let mut cut = false;
+    let (dx, sx) = if w <= pw {
+        ((pw - w) / 2, 0)
+    } else {
+        (0, (w - pw) / 2)
+    };
+    let (dy, sy) = if h <= ph {
+        ((ph - h) / 2, 0)
+    } else {
+        (0, (h - ph) / 2)
+    };
+    let copy_w = w.min(pw);
+    for (y, row) in grey.data.chunks_exact(w.max(1)).enumerate() {
+        let kept = y >= sy && y - sy < ph;
+        if !kept {
+            cut |= row.iter().any(|&g| g < 128);
+            continue;
+        }
+        cut |= row[..sx]
+            .iter()
+            .chain(&row[sx + copy_w..])
+            .any(|&g| g < 128);
+        let target = (dy + y - sy) * pw + dx;
+        data[target..target + copy_w].copy_from_slice(&row[sx..sx + copy_w]);
+    }
+    (
+        GreyImage {
+            width: pw as u32,
+            height: ph as u32,
+            x_dpi: setup.x_dpi(),
+            y_dpi: setup.y_dpi(),
+            data,
+        },
+        cut,
+    )
+}
+
+/// Rasterizes a PDF with poppler; `pdfinfo` and `pdftoppm` are the programs.
+pub(crate) fn render_pdf(
+    pdfinfo: &Path,
+    pdftoppm: &Path,
+    pdf: &Path,
+    setup: &PageSetup,
+    safety: &Safety,
+) -> Result<Rendered> {
+    let scratch = ScratchDir::new("pdf")?;
+    let max_pages = safety.limits.max_pages;
+    // One page more than allowed tells a long document from one at the limit.
+    let last = max_pages + 1;
+    let info_args: Vec<OsString> = vec![
+        "-f".into(),
+        "1".into(),
+        "-l".into(),
+        last.to_string().into(),
+        pdf.into(),
+    ];
+    let info = run_limited(pdfinfo, &info_args, scratch.path(), safety)?;
+    if info.stderr.contains("Incorrect password") {
+        bail!("the PDF is encrypted with a password; send it without the password protection");
+    }
+    let first_lines = |log: &str| {
+        log.lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let parsed = parse_pdfinfo(&info.stderr);
+    let (pages, sizes) = match parsed {
+        Ok((pages, sizes)) if info.success && pages > 0 && !sizes.is_empty() => (pages, sizes),
+        _ => bail!(
+            "poppler could not read the PDF (damaged or not a PDF): {}",
+            first_lines(&info.stderr)
+        ),
+    };
+    if pages > max_pages {
+        bail!("the PDF has more than {max_pages} pages, the limit");
+    }
+
+    // Consecutive pages of one size share a pdftoppm run.
+    let plans: Vec<Plan> = sizes.iter().map(|s| plan(*s, setup)).collect();
+    let mut rasters = Vec::with_capacity(plans.len());
+    let mut notes = Vec::new();
+    let mut start = 0;
+    while start < plans.len() {
+        let end = (start..plans.len())
+            .find(|&i| plans[i] != plans[start])
+            .unwrap_or(plans.len());
+        let plan = plans[start];
+        let prefix = scratch.path().join(format!("run{start:05}"));
+        let args: Vec<OsString> = vec![
+            "-gray".into(),
+            // Crisp edges, as fax pages need: no anti-aliasing grey for the halftone.
+            "-aa".into(),
+            "no".into(),
+            "-aaVector".into(),
+            "no".into(),
+            "-rx".into(),
+            format!("{:.4}", plan.rx).into(),
+            "-ry".into(),
+            format!("{:.4}", plan.ry).into(),
+            "-f".into(),
+            (start + 1).to_string().into(),
+            "-l".into(),
+            end.to_string().into(),
+            pdf.into(),
+            prefix.clone().into(),
+        ];
+        let finished = run_limited(pdftoppm, &args, scratch.path(), safety)?;
+        let mut files: Vec<_> = std::fs::read_dir(scratch.path())
+            .context("listing poppler's pages")?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "pgm")
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&format!("run{start:05}-")))
+            })
+            .collect();
+        // Numbered with as many digits as the last page has: sorted by name is in order.
+        files.sort();
+        if !finished.success || files.len() != end - start {
+            bail!(
+                "poppler could not render the PDF (damaged?): {}",
+                first_lines(&finished.stderr)
+            );
+        }
+        for (offset, file) in files.iter().enumerate() {
+            let page = start + offset + 1;
+            let data =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            std::fs::remove_file(file).ok();
+            let mut parsed = fax_render::grey::parse_pgm_stream(
+                &data,
+                plan.rx as f32,
+                plan.ry as f32,
+                &safety.limits,
+            )?;
+            let grey = parsed.pop().context("poppler wrote an empty page")?;
+            let grey = if plan.turned {
+                turn_anticlockwise(&grey)
+            } else {
+                grey
+            };
+            let (grey, cut) = centre_on_page(&grey, setup);
+            if (plan.scale - 1.0).abs() > UNREMARKABLE_SCALE {
+                notes.push(Note::Scaled {
+                    page,
+                    percent: (plan.scale * 100.0).round() as u32,
+                });
+            }
+            if cut {
+                notes.push(Note::Cropped { page });
+            }
+            rasters.push(grey);
+        }
+        start = end;
+    }
+    let mut rendered = fax_render::grey::pages_from_rasters(&rasters, setup)?;
+    notes.append(&mut rendered.fidelity.notes);
+    rendered.fidelity.notes = notes;
+    Ok(rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fax_t4::Resolution;
+
+    #[test]
+    fn page_sizes_and_turns_from_pdfinfo() {
+        let text = "Title: x\nPages:           3\n\
+            Page    1 size:  595.276 x 841.89 pts (A4)\nPage    1 rot:   0\n\
+            Page    2 size:  595.276 x 841.89 pts (A4)\nPage    2 rot:   90\n\
+            Page    3 size:  792 x 612 pts (letter)\nPage    3 rot:   0\n";
+        let (pages, sizes) = parse_pdfinfo(text).expect("parses");
+        assert_eq!(pages, 3);
+        assert_eq!(sizes.len(), 3);
+        assert!(
+            sizes[1].width > sizes[1].height,
+            "rotated page shows landscape"
+        );
+        assert!(parse_pdfinfo("Syntax Error: junk\n").is_err());
+    }
+
+    #[test]
+    fn pages_fit_the_fax_page_exactly() {
+        let fine = PageSetup::default();
+        let a4 = plan(
+            PageSize {
+                width: 595.276,
+                height: 841.89,
+            },
+            &fine,
+        );
+        assert!(!a4.turned);
+        assert!((a4.scale - 1.024).abs() < 0.01, "{a4:?}");
+        assert!((595.276 / 72.0 * a4.rx - 1728.0).abs() < 0.5);
+        let letter_landscape = plan(
+            PageSize {
+                width: 792.0,
+                height: 612.0,
+            },
+            &fine,
+        );
+        assert!(letter_landscape.turned);
+        // Turned: 8.5 in across at 204 dpi is 1734 pixels, scaled to 1728.
+        assert!((612.0 / 72.0 * letter_landscape.ry - 1728.0).abs() < 0.5);
+        let standard = PageSetup {
+            resolution: Resolution::STANDARD,
+            ..PageSetup::default()
+        };
+        let a4 = plan(
+            PageSize {
+                width: 595.276,
+                height: 841.89,
+            },
+            &standard,
+        );
+        assert!((841.89 / 72.0 * a4.ry) <= f64::from(standard.height()) + 0.5);
+    }
+
+    #[test]
+    fn landscape_rasters_turn_anticlockwise() {
+        // 3 wide, 2 high: top row 0 1 2, bottom row 3 4 5.
+        let grey = GreyImage {
+            width: 3,
+            height: 2,
+            x_dpi: 196.0,
+            y_dpi: 204.0,
+            data: vec![0, 1, 2, 3, 4, 5],
+        };
+        let turned = turn_anticlockwise(&grey);
+        assert_eq!((turned.width, turned.height), (2, 3));
+        // The top row now runs up the left column.
+        assert_eq!(turned.data, vec![2, 5, 1, 4, 0, 3]);
+        assert_eq!((turned.x_dpi, turned.y_dpi), (204.0, 196.0));
+    }
+}
