@@ -353,3 +353,24 @@ pub async fn send_mail(config: &SmtpConfig, envelope: &Envelope, raw: &[u8]) -> 
     session.transaction(envelope, raw).await?;
     session.quit().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuff;
+
+    #[test]
+    fn dot_stuffing_doubles_leading_dots_and_ends_the_data() {
+        assert_eq!(
+            dot_stuff(b"a\r\n.b\r\n..\r\n.\r\nc\r\n"),
+            b"a\r\n..b\r\n...\r\n..\r\nc\r\n.\r\n"
+        );
+        assert_eq!(dot_stuff(b".first"), b"..first\r\n.\r\n");
+        assert_eq!(dot_stuff(b""), b".\r\n");
+    }
+
+    #[test]
+    fn bare_line_feeds_become_crlf() {
+        assert_eq!(dot_stuff(b"a\nb\r\n.c\n"), b"a\r\nb\r\n..c\r\n.\r\n");
+        assert_eq!(dot_stuff(b"no end"), b"no end\r\n.\r\n");
+    }
+}
