@@ -369,16 +369,19 @@ pub(crate) static RUNS_FAST: [RunEntry; 2 << FAST_LOOKUP_BITS] = {
 };
 
 /// A 2-D mode found by lookup, packed into one word: bits 0-7 code length, 8-15 the
-/// vertical offset a1 - b1 (two's complement), 16-23 the kind.
+/// vertical offset a1 - b1 (two's complement), 16-23 the kind (one bit each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ModeEntry(u32);
 
-const MODE_VERTICAL: u32 = 0;
-const MODE_PASS: u32 = 1;
-const MODE_HORIZONTAL: u32 = 2;
+// One bit per kind, so that testing for one is a single bit test that a compiler does
+// not merge with the others into a chain of compares: vertical modes, most of a page,
+// are told apart with one branch.
+const MODE_VERTICAL: u32 = 1;
+const MODE_PASS: u32 = 2;
+const MODE_HORIZONTAL: u32 = 4;
 /// No mode code starts with these bits: seven zeros (the start of an EOL, EOFB or fill),
 /// an extension code (which faxgate does not support) or garbage.
-const MODE_INVALID: u32 = 3;
+const MODE_INVALID: u32 = 0;
 
 impl ModeEntry {
     const INVALID: ModeEntry = ModeEntry(MODE_INVALID << 16);
@@ -401,18 +404,18 @@ impl ModeEntry {
 
     #[inline(always)]
     pub const fn is_vertical(self) -> bool {
-        self.0 >> 16 == MODE_VERTICAL
+        self.0 & MODE_VERTICAL << 16 != 0
     }
 
     /// Pass mode.
     #[inline(always)]
     pub const fn is_pass(self) -> bool {
-        self.0 >> 16 == MODE_PASS
+        self.0 & MODE_PASS << 16 != 0
     }
 
     #[inline(always)]
     pub const fn is_horizontal(self) -> bool {
-        self.0 >> 16 == MODE_HORIZONTAL
+        self.0 & MODE_HORIZONTAL << 16 != 0
     }
 }
 

@@ -304,6 +304,11 @@ fn resync(r: &mut BitReader<'_>) -> bool {
     }
 }
 
+/// A reference line with more changes than one per this many pixels is decoded as
+/// dense (see [`LineDecoder::decode_2d`]): a dithered page has one per 2 to 3 pixels, a
+/// page of text about one per 50.
+const DENSE_LINE_PIXELS_PER_CHANGE: u32 = 6;
+
 /// A line could not be decoded. Where and why does not matter to the caller: T.4
 /// handles every error the same way (drop the line, find the next EOL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -533,15 +538,28 @@ impl LineDecoder {
     fn decode_2d(&mut self, reader: &mut BitReader<'_>) -> Result<(), LineError> {
         // See `BitReader` on why a copy.
         let mut r = reader.clone();
-        let decoded = self.decode_2d_with(&mut r);
+        // Against a reference line of many short runs (halftone, dithering) the line is
+        // coded much the same, and its decoding runs best with other trade-offs.
+        let dense =
+            self.reference.as_slice().len() > (self.width / DENSE_LINE_PIXELS_PER_CHANGE) as usize;
+        let decoded = if dense {
+            self.decode_2d_with::<true>(&mut r)
+        } else {
+            self.decode_2d_with::<false>(&mut r)
+        };
         // Callers expect the buffer topped up, as after any `consume`.
         r.refill();
         *reader = r;
         decoded
     }
 
+    /// [`LineDecoder::decode_2d`] for a reference line that is `DENSE` with changes or
+    /// not.
     #[inline(always)]
-    fn decode_2d_with(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
+    fn decode_2d_with<const DENSE: bool>(
+        &mut self,
+        r: &mut BitReader<'_>,
+    ) -> Result<(), LineError> {
         let width = self.width;
         let reference = self.reference.as_slice();
         let changes = self.current.buffer_mut();
@@ -557,8 +575,9 @@ impl LineDecoder {
         loop {
             let mode = MODES[r.peek(MODE_LOOKUP_BITS) as usize];
             r.consume_short(mode.code_len());
-            // Branches on the mode, not arithmetic: the branches are mostly predicted, and
-            // while they are the next code word is decoded before a0 and b1 are known.
+            // Branches on the mode, not arithmetic: vertical modes are most of a page, so
+            // the first branch is mostly predicted, and while it is the next code word is
+            // decoded before a0 and b1 are known.
             if mode.is_vertical() {
                 let delta = mode.delta();
                 // Left of pixel 0 wraps to a huge value and fails the width test.
@@ -573,10 +592,22 @@ impl LineDecoder {
                 }
                 // The colour flipped: b1 is now a neighbour of the old b1, the one on the
                 // left if that is still right of a0 (only possible after VL).
-                if delta < 0 && b > 0 && reference[b - 1] > a0 {
-                    b -= 1;
+                if DENSE {
+                    // A branch, mispredicted often: short runs make VL and a step back
+                    // a toss-up. Still faster there than waiting for the test, since
+                    // while the branch is predicted the next code word is decoded
+                    // before b1 is known.
+                    if delta < 0 && b > 0 && reference[b - 1] > a0 {
+                        b -= 1;
+                    } else {
+                        b += 1;
+                    }
                 } else {
-                    b += 1;
+                    // Text and line art: arithmetic, since there a branch on VL follows
+                    // the edges of the picture and costs more than the three tests
+                    // (non-short-circuit `&`).
+                    let back = (delta < 0) & (b > 0) & (reference[b.saturating_sub(1)] > a0);
+                    b = b + 1 - 2 * usize::from(back);
                 }
             } else if mode.is_pass() {
                 a0 = reference[b + 1];
