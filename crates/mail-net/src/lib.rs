@@ -25,6 +25,6 @@ pub use config::{MailboxAuth, MailboxConfig, MailboxProtocol, SmtpConfig};
 pub use error::Error;
 pub use pop3::{
     FetchOptions, FetchReport, IncomingMessage, IntakeStatus, MessageSink, SinkError, TakenIn,
-    fetch_once, run_poll_loop,
+    fetch_once, run_poll_loop, run_poll_loop_reporting,
 };
 pub use tls::{MailStream, TlsMode, TrustSettings};

@@ -448,7 +448,19 @@ pub async fn run_poll_loop(
     config: &MailboxConfig,
     sink: &impl MessageSink,
     status: &Mutex<IntakeStatus>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    run_poll_loop_reporting(config, sink, status, stop, |_| {}).await;
+}
+
+/// [`run_poll_loop`], calling `after_poll` with the status after every poll (for a
+/// command line that prints it, or a daemon that publishes it).
+pub async fn run_poll_loop_reporting(
+    config: &MailboxConfig,
+    sink: &impl MessageSink,
+    status: &Mutex<IntakeStatus>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    mut after_poll: impl FnMut(&IntakeStatus),
 ) {
     let interval = Duration::from_secs(config.poll_interval_seconds.max(1));
     let mut ticker = tokio::time::interval(interval);
@@ -492,6 +504,7 @@ pub async fn run_poll_loop(
                     s.last_error = Some(error.to_string());
                 }
             }
+            after_poll(s);
         });
     }
 }

@@ -388,10 +388,14 @@ async fn poll_loop_takes_mail_in_and_reports_its_state() {
     let sink = std::sync::Arc::new(MemorySink::default());
     let status = std::sync::Arc::new(Mutex::new(mail_net::IntakeStatus::default()));
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let reported = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let runner = {
-        let (sink, status) = (sink.clone(), status.clone());
+        let (sink, status, reported) = (sink.clone(), status.clone(), reported.clone());
         tokio::spawn(async move {
-            mail_net::run_poll_loop(&config, sink.as_ref(), &status, stopped).await;
+            mail_net::run_poll_loop_reporting(&config, sink.as_ref(), &status, stopped, |s| {
+                reported.store(s.polls, std::sync::atomic::Ordering::SeqCst);
+            })
+            .await;
         })
     };
     let sent = submit("bob", "erin", 2).await;
@@ -411,6 +415,11 @@ async fn poll_loop_takes_mail_in_and_reports_its_state() {
     assert_eq!(status.mailbox, format!("pop3://erin@{DOMAIN}@127.0.0.1"));
     assert!(!status.connected);
     assert!(status.polls >= 1 && status.failed_polls == 0, "{status:?}");
+    assert_eq!(
+        reported.load(std::sync::atomic::Ordering::SeqCst),
+        status.polls,
+        "every poll reported"
+    );
     assert_eq!((status.stored, status.deleted), (2, 2));
     assert!(status.last_error.is_none());
     assert!(status.last_success_ms >= status.last_poll_started_ms);
