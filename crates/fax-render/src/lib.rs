@@ -6,7 +6,8 @@
 //! ([`grey`]). Every page comes out 1728 pixels wide (A4 at 8 pels/mm) at standard or
 //! fine resolution, as a [`fax_t4::Bitmap`], together with a [`Fidelity`] report of what
 //! the sender should know: fonts substituted, characters with no glyph, pages scaled or
-//! cropped, blank pages, images halftoned.
+//! cropped, blank pages, images halftoned. [`annotate`] adds what fax machines add:
+//! a header line on every page and a cover page.
 //!
 //! It never spawns a process, opens a socket or reads the clock, and it reads no file
 //! except font files whose paths its caller hands it ([`fonts::Face::from_file`]).
@@ -16,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod annotate;
 mod error;
 pub mod fonts;
 pub mod grey;

@@ -1,13 +1,13 @@
 /// What a sender should know about a conversion: everything that makes the fax differ
 /// from the document they sent. Page numbers count from 1 within the document.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fidelity {
     /// The notes, in the order they were found.
     pub notes: Vec<Note>,
 }
 
 /// One thing lost or changed on the way to fax pages.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Note {

@@ -423,3 +423,109 @@ fn set_paragraph(
     }
     lines.push(line);
 }
+
+/// One size of text set line by line at fixed places: the header line and the cover
+/// page, where the layout is the caller's, not the flow of a document.
+pub(crate) struct LineSetter<'a> {
+    setter: Typesetter<'a>,
+    /// Distance from the top of a line to its baseline, in rows.
+    pub(crate) ascent: f32,
+    /// Distance from the baseline down to the lowest descender, in rows (positive).
+    pub(crate) descent: f32,
+}
+
+impl<'a> LineSetter<'a> {
+    pub(crate) fn new(
+        fonts: &'a FontSet,
+        size_pt: f32,
+        resolution: fax_t4::Resolution,
+    ) -> Result<LineSetter<'a>, Error> {
+        if !(2.0..=200.0).contains(&size_pt) {
+            return Err(Error::Setup(format!("font size {size_pt} pt")));
+        }
+        let scale = PxScale {
+            x: size_pt / 72.0 * f32::from(fax_t4::Resolution::FINE.x_dpi),
+            y: size_pt / 72.0 * f32::from(resolution.y_dpi),
+        };
+        let scaled = fonts.faces()[0].font().as_scaled(scale);
+        Ok(LineSetter {
+            ascent: scaled.ascent(),
+            descent: -scaled.descent(),
+            setter: Typesetter {
+                fonts,
+                scale,
+                coverage_threshold: if resolution.is_standard() { 0.35 } else { 0.5 },
+                shapes: HashMap::new(),
+                glyphs: HashMap::new(),
+            },
+        })
+    }
+
+    /// Advance width of `text` on one line, in pixels.
+    pub(crate) fn width(&mut self, text: &str) -> f32 {
+        text.chars()
+            .filter(|c| !c.is_control())
+            .map(|c| self.setter.shape(c).advance)
+            .sum()
+    }
+
+    /// Draws `text` on one line starting at `left`, baseline at `baseline`; returns the
+    /// characters no face has.
+    pub(crate) fn draw(
+        &mut self,
+        page: &mut Bitmap,
+        text: &str,
+        left: i32,
+        baseline: i32,
+    ) -> Vec<char> {
+        let mut missing = Vec::new();
+        let mut x = 0.0f32;
+        for ch in text.chars().filter(|c| !c.is_control()) {
+            let shaped = self.setter.shape(ch);
+            if shaped.missing {
+                missing.push(ch);
+            }
+            if !ch.is_whitespace() {
+                let placed = Placed {
+                    x,
+                    face: shaped.face,
+                    glyph: shaped.glyph,
+                    missing: None,
+                };
+                self.setter.draw(page, placed, baseline, left);
+            }
+            x += shaped.advance;
+        }
+        missing
+    }
+
+    /// Breaks `text` into lines no wider than `max_x` pixels, where `render` would
+    /// (tabs every 8 spaces), and returns each line's text.
+    pub(crate) fn wrap(&mut self, text: &str, max_x: f32) -> Vec<String> {
+        let tab = self.setter.shape(' ').advance.max(1.0) * 8.0;
+        let mut out = Vec::new();
+        for paragraph in text.lines() {
+            let mut lines = Vec::new();
+            set_paragraph(paragraph, &mut self.setter, max_x, tab, &mut lines);
+            // Each placed line holds its visible characters in order: cut the
+            // paragraph after as many.
+            let mut rest = paragraph;
+            for line in &lines {
+                let mut visible = 0usize;
+                let mut end = 0usize;
+                for (index, ch) in rest.char_indices() {
+                    if visible == line.len() {
+                        break;
+                    }
+                    if !ch.is_control() && !ch.is_whitespace() {
+                        visible += 1;
+                    }
+                    end = index + ch.len_utf8();
+                }
+                out.push(rest[..end].trim().replace('\t', "        "));
+                rest = &rest[end..];
+            }
+        }
+        out
+    }
+}
