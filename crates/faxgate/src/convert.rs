@@ -29,6 +29,11 @@ pub(crate) struct PageArgs {
     /// The program that rasterizes PDF pages (and office files, once converted).
     #[arg(long, value_enum, value_name = "PROGRAM", default_value_t = PdfRenderer::Auto)]
     pub(crate) pdf_renderer: PdfRenderer,
+    /// Convert text and images in this process. Without it they are converted by a
+    /// child `faxgate convert --in-process` under the memory and time limits, so that
+    /// a hostile file can at worst kill the child.
+    #[arg(long, hide = true)]
+    pub(crate) in_process: bool,
     /// Print a header line at the top of every page, as fax machines do: date and
     /// time, this text (a name, or anything), the --header-number, "Page n/m".
     #[arg(long, value_name = "TEXT")]
@@ -307,6 +312,9 @@ fn load_document(
                 },
             ));
         }
+        Some(Kind::Image(_) | Kind::Text) if !args.pages.in_process => {
+            return isolated(path, args, setup, safety);
+        }
         Some(Kind::Image(format)) => Document::new(
             "image",
             fax_render::image::render(&data, format, setup, &safety.limits).with_context(name)?,
@@ -343,6 +351,99 @@ fn load_document(
         ),
     };
     Ok(rendered)
+}
+
+/// Converts a text or image file in a child process: this program's own `convert
+/// --in-process`, under `prlimit` (memory, CPU) and the wall-clock limit. The child
+/// writes lossless MMR pages and its report; the pages are read back here.
+fn isolated(
+    path: &Path,
+    args: &ConvertArgs,
+    setup: &PageSetup,
+    safety: &Safety,
+) -> Result<Document> {
+    use std::ffi::OsString;
+    let exe = std::env::current_exe().context("finding faxgate's own program")?;
+    let scratch = render_edge::ScratchDir::new("isolated")?;
+    let out = scratch.path().join("pages.tif");
+    let report = scratch.path().join("report.json");
+    let resolution = if setup.resolution.is_standard() {
+        "standard"
+    } else {
+        "fine"
+    };
+    let paper = match setup.paper {
+        fax_render::Paper::Letter => "letter",
+        _ => "a4",
+    };
+    let mut child: Vec<OsString> = vec![
+        "convert".into(),
+        path.into(),
+        "-o".into(),
+        out.clone().into(),
+        "--in-process".into(),
+        "--compression".into(),
+        "mmr".into(),
+        "--resolution".into(),
+        resolution.into(),
+        "--paper".into(),
+        paper.into(),
+        "--margin-mm".into(),
+        args.margin_mm.to_string().into(),
+        "--font-size".into(),
+        args.font_size.to_string().into(),
+        "--max-pages".into(),
+        args.max_pages.to_string().into(),
+        "--max-memory-mib".into(),
+        args.max_memory_mib.to_string().into(),
+        "--report-json".into(),
+        report.clone().into(),
+    ];
+    for family in &args.font {
+        child.push("--font".into());
+        child.push(family.into());
+    }
+    for font_path in &args.font_path {
+        child.push("--font-path".into());
+        child.push(font_path.into());
+    }
+    let finished = render_edge::run_limited(&exe, &child, scratch.path(), safety)?;
+    if !finished.success {
+        // The child's own error says what was wrong with the file; a child killed by a
+        // limit says nothing.
+        let reason = finished
+            .stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("faxgate: error: "))
+            .next_back()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "{}: the conversion failed (out of memory or CPU time?): {}",
+                    path.display(),
+                    finished.stderr.lines().last().unwrap_or("no message")
+                )
+            });
+        bail!("{reason}");
+    }
+    let data = std::fs::read(&out).context("reading the child's pages")?;
+    let pages = load_pages(path, &data, setup.resolution)?;
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).context("the child's report")?)
+            .context("the child's report")?;
+    let document = &report["documents"][0];
+    let notes: Vec<fax_render::Note> =
+        serde_json::from_value(document["notes"].clone()).context("the child's report: notes")?;
+    let kind = match document["kind"].as_str() {
+        Some("text") => "text",
+        _ => "image",
+    };
+    Ok(Document {
+        kind,
+        page_count: pages.len(),
+        pages,
+        fidelity: Fidelity { notes },
+    })
 }
 
 /// The fonts for text, the header line and the cover page, found on first use.

@@ -172,15 +172,17 @@ impl Drop for ScratchDir {
 }
 
 /// What a finished child process left behind.
-struct Finished {
-    success: bool,
-    stderr: String,
+pub(crate) struct Finished {
+    /// Whether it exited with status 0.
+    pub(crate) success: bool,
+    /// Its stdout and stderr.
+    pub(crate) stderr: String,
 }
 
 /// Runs `program args` under `prlimit` (address space and CPU time) with a wall-clock
 /// timeout; the child is killed when the time is up. stdout and stderr go to files in
 /// `scratch`, so a chatty child can never block on a full pipe.
-fn run_limited(
+pub(crate) fn run_limited(
     program: &Path,
     args: &[std::ffi::OsString],
     scratch: &Path,

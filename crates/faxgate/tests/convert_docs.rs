@@ -688,3 +688,33 @@ fn header_line_and_cover_page() {
         );
     }
 }
+
+#[test]
+fn text_and_images_convert_in_a_child_under_the_limits() {
+    let scratch = Scratch::new("isolated");
+    let out = scratch.path("out.tif");
+    // 16 MiB of address space is too little for any conversion: the child fails, the
+    // parent reports it and survives.
+    let input = [doc("chinese-utf8.txt")];
+    let output = convert(&input, &out, &["--max-memory-mib", "16"]);
+    assert_failure(&output, &["chinese-utf8.txt", "conversion failed"]);
+    // The same limit does not apply in-process: the child is what carries it.
+    let output = convert(&input, &out, &["--max-memory-mib", "16", "--in-process"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let in_process = pages(&out);
+    let output = convert(&input, &out, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let isolated = pages(&out);
+    assert_eq!(in_process.len(), isolated.len());
+    for (a, b) in in_process.iter().zip(&isolated) {
+        assert!(a.packed() == b.packed(), "same pages either way");
+    }
+}
