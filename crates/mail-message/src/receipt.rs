@@ -299,6 +299,75 @@ struct ResultJson<'a> {
     recipients: &'a [RecipientResult],
 }
 
+/// Columns on a terminal or in a fixed-width mail font: East Asian wide characters
+/// take two.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '\u{1100}'..='\u{115F}'
+            | '\u{2E80}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FE30}'..='\u{FE4F}'
+            | '\u{FF00}'..='\u{FF60}'
+            | '\u{FFE0}'..='\u{FFE6}'
+            | '\u{20000}'..='\u{3FFFD}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// One line per recipient (number, names, status, pages), columns padded to line up in
+/// a fixed-width font; the details follow below it.
+fn summary_table(result: &RequestResult) -> String {
+    let language = result.request.language;
+    let header: [&str; 5] = match language {
+        Language::En => ["#", "Number", "Recipient", "Status", "Pages"],
+        Language::Zh => ["#", "号码", "收件人", "状态", "页数"],
+    };
+    let mut rows = vec![header.map(str::to_owned)];
+    for (index, recipient) in result.recipients.iter().enumerate() {
+        let names: Vec<&str> = [recipient.name1.as_deref(), recipient.name2.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.push([
+            (index + 1).to_string(),
+            recipient
+                .number
+                .clone()
+                .or_else(|| recipient.fax_id.clone())
+                .unwrap_or_else(|| "-".to_owned()),
+            if names.is_empty() {
+                "-".to_owned()
+            } else {
+                names.join(" / ")
+            },
+            recipient.status.word(language).to_owned(),
+            format!("{}/{}", recipient.pages_sent, recipient.pages_total),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(display_width(cell));
+        }
+    }
+    let mut table = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
+            line.push_str(cell);
+            if column + 1 < row.len() {
+                line.push_str(&" ".repeat(width - display_width(cell) + 2));
+            }
+        }
+        table.push_str(line.trim_end());
+        table.push('\n');
+    }
+    table
+}
+
 fn result_text(result: &RequestResult) -> String {
     let language = result.request.language;
     let en = language == Language::En;
@@ -322,6 +391,8 @@ fn result_text(result: &RequestResult) -> String {
             result.request.subject
         )
     };
+    text.push_str(&summary_table(result));
+    text.push('\n');
     let labels: [&str; 10] = if en {
         [
             "Recipient",
@@ -613,6 +684,13 @@ mod tests {
             crate::decode::decode_header_text(encoded.as_bytes()),
             subject
         );
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("755-83235170"), 12);
+        assert_eq!(display_width("张经理"), 6);
+        assert_eq!(display_width("ＡＢ"), 4);
     }
 
     #[test]

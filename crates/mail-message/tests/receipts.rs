@@ -120,6 +120,19 @@ fn result_receipt_in_english_with_the_pages_attached() {
     let text = message.body_text(0).expect("text part");
     assert!(text.contains("sent to 1 of 2 recipients"), "{text}");
     assert!(text.contains("1 min 35 s"), "{text}");
+    // The summary table, columns lined up (the names are two columns per character).
+    assert!(
+        text.contains("#  Number        Recipient                Status  Pages"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1  755-83235170  深圳市某某公司 / 张经理  sent    3/3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2  021-87654321  -                        failed  1/3"),
+        "{text}"
+    );
     let pdf_part = message
         .attachments()
         .find(|p| p.attachment_name() == Some("fax.pdf"))
