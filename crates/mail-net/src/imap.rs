@@ -130,12 +130,12 @@ impl Session {
         self.starttls(trust, host).await
     }
 
-    /// LOGIN, or AUTHENTICATE PLAIN where the server disables LOGIN.
+    /// AUTHENTICATE PLAIN where offered (any bytes in the password, and with SASL-IR
+    /// one round trip) unless `auth = "password"` asks for LOGIN; else LOGIN.
     async fn login(&mut self, config: &MailboxConfig) -> Result<(), Error> {
         let password = config.password()?;
-        let use_plain = config.auth == MailboxAuth::Auto
-            && self.client.capabilities().has("LOGINDISABLED")
-            && self.client.capabilities().has("AUTH=PLAIN");
+        let use_plain =
+            config.auth == MailboxAuth::Auto && self.client.capabilities().has("AUTH=PLAIN");
         let user = config.user.clone();
         if use_plain {
             self.command(move |c, now| c.authenticate_plain(now, &user, &password))
