@@ -5,7 +5,8 @@
 //! a failed delivery is called again. The decisions (`retry`) and the data model
 //! (`model`) are pure. `store` keeps them in SQLite (the embedded default) or
 //! PostgreSQL (several nodes sharing one queue) through one schema and one set of
-//! queries; `blob` keeps documents and mails as content-addressed files.
+//! queries; `blob` keeps documents and mails as content-addressed files; `outgoing`
+//! queues the mail the gateway sends (receipts) in the transactions that call for it.
 //!
 //! It never reads the clock: every operation that depends on time takes `now` from the
 //! caller. It never dials, renders or mails; it never spawns tasks or threads of its
@@ -17,12 +18,14 @@
 pub mod blob;
 pub mod intake;
 pub mod model;
+pub mod outgoing;
 pub mod retry;
 pub mod store;
 
 pub use blob::BlobStore;
 pub use intake::{IntakeEntry, IntakeId, IntakeOutcome, NewIntake};
 pub use model::*;
+pub use outgoing::{MailTakenIn, NewOutgoing, OutgoingId, OutgoingMail, OutgoingState};
 pub use retry::{
     CallOutcome, ClassRule, Decision, OutcomeClass, RetryConfig, RetryPolicy, RetryState, decide,
 };

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_queue.sql")),
     (2, include_str!("../migrations/0002_mail_intake.sql")),
     (3, include_str!("../migrations/0003_claim_path.sql")),
+    (4, include_str!("../migrations/0004_outgoing_mail.sql")),
 ];
 
 /// Which database the store runs on.
@@ -681,52 +682,9 @@ impl Store {
             });
         }
         let mut tx = self.write_tx().await?;
-        let request_id: i64 = sqlx::query(
-            "INSERT INTO requests (user_id, source, sender, subject, raw_mail_blob, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(request.user.map(|u| u.0))
-        .bind(request.source.as_str())
-        .bind(&request.sender)
-        .bind(&request.subject)
-        .bind(request.raw_mail.as_ref().map(|b| b.as_str().to_owned()))
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        for (position, document) in request.documents.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO request_documents (request_id, position, name, blob) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(request_id)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(&document.name)
-            .bind(document.blob.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut deliveries = Vec::with_capacity(request.destinations.len());
-        for destination in &request.destinations {
-            let id: i64 = sqlx::query(
-                "INSERT INTO deliveries (request_id, destination, state, priority, \
-                 next_attempt_at, dials, tries, attempts, resume_page, total_pages, \
-                 window_start, cancel_requested) \
-                 VALUES ($1, $2, 'queued', $3, $4, 0, 0, 0, 0, $5, $6, 0) RETURNING id",
-            )
-            .bind(request_id)
-            .bind(destination)
-            .bind(request.priority)
-            .bind(request.send_at.max(now).0)
-            .bind(request.total_pages.map(i64::from))
-            .bind(now.0)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            deliveries.push(DeliveryId(id));
-        }
+        let (request_id, deliveries) = insert_request(&mut tx, request, now).await?;
         tx.commit().await?;
-        Ok((RequestId(request_id), deliveries))
+        Ok((request_id, deliveries))
     }
 
     /// One delivery.
@@ -1387,6 +1345,61 @@ async fn insert_inbox(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Inserts a request and one delivery per destination inside the caller's
+/// transaction (`enqueue`, and the mail intake, which records the message in the same
+/// transaction).
+pub(crate) async fn insert_request(
+    tx: &mut Transaction<'static, Any>,
+    request: &NewRequest,
+    now: Timestamp,
+) -> Result<(RequestId, Vec<DeliveryId>), Error> {
+    let request_id: i64 = sqlx::query(
+        "INSERT INTO requests (user_id, source, sender, subject, raw_mail_blob, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(request.user.map(|u| u.0))
+    .bind(request.source.as_str())
+    .bind(&request.sender)
+    .bind(&request.subject)
+    .bind(request.raw_mail.as_ref().map(|b| b.as_str().to_owned()))
+    .bind(now.0)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    for (position, document) in request.documents.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO request_documents (request_id, position, name, blob) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(request_id)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(&document.name)
+        .bind(document.blob.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let mut deliveries = Vec::with_capacity(request.destinations.len());
+    for destination in &request.destinations {
+        let id: i64 = sqlx::query(
+            "INSERT INTO deliveries (request_id, destination, state, priority, \
+             next_attempt_at, dials, tries, attempts, resume_page, total_pages, \
+             window_start, cancel_requested) \
+             VALUES ($1, $2, 'queued', $3, $4, 0, 0, 0, 0, $5, $6, 0) RETURNING id",
+        )
+        .bind(request_id)
+        .bind(destination)
+        .bind(request.priority)
+        .bind(request.send_at.max(now).0)
+        .bind(request.total_pages.map(i64::from))
+        .bind(now.0)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        deliveries.push(DeliveryId(id));
+    }
+    Ok((RequestId(request_id), deliveries))
 }
 
 fn limit_value(limit: u32) -> i64 {
