@@ -145,7 +145,10 @@ fn unreadable_message_or_bad_config_exit_non_zero() {
 fn render_gives_each_document_its_page_count() {
     // PDF through Ghostscript, PNG and GBK text through fax-render (scripts/test
     // installs Ghostscript and the fonts).
-    let json = inspect(&["--render", &corpus("webmail_gmail_alternative_in_mixed.eml")]);
+    let json = inspect(&[
+        "--render",
+        &corpus("webmail_gmail_alternative_in_mixed.eml"),
+    ]);
     assert_eq!(json["documents"][0]["name"], "page1.pdf");
     assert_eq!(json["documents"][0]["pages"], 1, "{json}");
     assert_eq!(json["documents"][1]["pages"], 1, "{json}");
