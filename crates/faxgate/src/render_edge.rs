@@ -175,22 +175,41 @@ impl Drop for ScratchDir {
 pub(crate) struct Finished {
     /// Whether it exited with status 0.
     pub(crate) success: bool,
-    /// Its stdout and stderr.
+    /// Its stderr (and its stdout, unless captured).
     pub(crate) stderr: String,
+    /// Its stdout, when captured.
+    pub(crate) stdout: Vec<u8>,
 }
 
 /// Runs `program args` under `prlimit` (address space and CPU time) with a wall-clock
-/// timeout; the child is killed when the time is up. stdout and stderr go to files in
-/// `scratch`, so a chatty child can never block on a full pipe.
+/// timeout; the child is killed when the time is up. stderr (and stdout) go to a file
+/// in `scratch`, so a chatty child can never block on a full pipe.
 pub(crate) fn run_limited(
     program: &Path,
     args: &[std::ffi::OsString],
     scratch: &Path,
     safety: &Safety,
 ) -> Result<Finished> {
+    run_limited_capturing(program, args, scratch, safety, None)
+}
+
+/// [`run_limited`], with stdout read through a pipe instead when `capture` is given:
+/// at most that many bytes are kept (the child is stopped past it). Page rasters come
+/// this way: no disk between the rasterizer and the halftone.
+pub(crate) fn run_limited_capturing(
+    program: &Path,
+    args: &[std::ffi::OsString],
+    scratch: &Path,
+    safety: &Safety,
+    capture: Option<u64>,
+) -> Result<Finished> {
+    use std::io::Read;
     let stderr_path = scratch.join("stderr.txt");
     let stderr = std::fs::File::create(&stderr_path).context("creating the converter's log")?;
-    let stdout = stderr.try_clone().context("creating the converter's log")?;
+    let stdout = match capture {
+        Some(_) => Stdio::piped(),
+        None => Stdio::from(stderr.try_clone().context("creating the converter's log")?),
+    };
     let cpu_seconds = safety.timeout.as_secs().max(1);
     let mut command = Command::new("prlimit");
     command
@@ -205,7 +224,17 @@ pub(crate) fn run_limited(
     let mut child = command
         .spawn()
         .context("starting prlimit (util-linux) to run the converter")?;
+    let reader = match (capture, child.stdout.take()) {
+        (Some(limit), Some(pipe)) => Some(std::thread::spawn(move || {
+            let mut data = Vec::new();
+            // One byte past the limit tells "too much" from "exactly the limit".
+            let read = pipe.take(limit.saturating_add(1)).read_to_end(&mut data);
+            read.map(|_| data)
+        })),
+        _ => None,
+    };
     let started = Instant::now();
+    let mut output_done: Option<Instant> = None;
     let status = loop {
         if let Some(status) = child.try_wait().context("waiting for the converter")? {
             break status;
@@ -219,13 +248,47 @@ pub(crate) fn run_limited(
                 safety.timeout.as_secs()
             );
         }
-        std::thread::sleep(Duration::from_millis(10));
+        if output_done.is_none() && reader.as_ref().is_some_and(|r| r.is_finished()) {
+            output_done = Some(Instant::now());
+        }
+        // Output read to the limit and the child still writing: it would block on the
+        // full pipe until the timeout. A second to exit after closing its output is
+        // plenty for a child that has finished.
+        if output_done.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
+            let _ = child.kill();
+            break child.wait().context("waiting for the converter")?;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stdout = match reader {
+        Some(reader) => {
+            let data = reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("reading the converter's output failed"))?
+                .context("reading the converter's output")?;
+            if capture.is_some_and(|limit| data.len() as u64 > limit) {
+                bail!(
+                    "{} produced more than {} bytes of pages, the limit",
+                    program.display(),
+                    capture.unwrap_or(0)
+                );
+            }
+            data
+        }
+        None => Vec::new(),
     };
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     Ok(Finished {
         success: status.success(),
         stderr,
+        stdout,
     })
+}
+
+/// Bytes of `pages` grey page rasters as PGM: the most a rasterizer may send.
+pub(crate) fn pgm_bytes(setup: &PageSetup, pages: usize) -> u64 {
+    let page = u64::from(setup.width()) * u64::from(setup.height()) + 64;
+    page.saturating_mul(pages as u64)
 }
 
 /// Finds an executable on PATH.
@@ -277,28 +340,25 @@ fn render_pdf_ghostscript(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Res
         "-dGraphicsAlphaBits=1".into(),
         // One page more than allowed tells a long document from one at the limit.
         format!("-dLastPage={}", max_pages + 1).into(),
-        format!(
-            "-sOutputFile={}",
-            scratch.path().join("page-%05d.pgm").display()
-        )
-        .into(),
+        // Pages come through a pipe, one PGM after another.
+        "-sOutputFile=-".into(),
         "-f".into(),
         pdf.into(),
     ];
-    let finished = run_limited(&gs, &args, scratch.path(), safety)?;
-    let log = finished.stderr;
+    let finished = run_limited_capturing(
+        &gs,
+        &args,
+        scratch.path(),
+        safety,
+        Some(pgm_bytes(setup, max_pages + 1)),
+    )?;
+    let log = &finished.stderr;
     if log.contains("requires a password") || log.contains("Password") {
         bail!("the PDF is encrypted with a password; send it without the password protection");
     }
-    let mut page_files: Vec<PathBuf> = std::fs::read_dir(scratch.path())
-        .context("listing Ghostscript's pages")?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "pgm"))
-        .collect();
-    page_files.sort();
     // Ghostscript repairs many damaged files and says so on stderr; pages it produced
     // and a clean exit are taken.
-    if !finished.success || page_files.is_empty() {
+    if !finished.success || finished.stdout.is_empty() {
         let first_lines: Vec<&str> = log
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -309,18 +369,16 @@ fn render_pdf_ghostscript(pdf: &Path, setup: &PageSetup, safety: &Safety) -> Res
             first_lines.join(" / ")
         );
     }
-    if page_files.len() > max_pages {
+    let mut limits = safety.limits;
+    limits.max_pages = max_pages + 1;
+    let rasters = fax_render::grey::parse_pgm_stream(
+        &finished.stdout,
+        setup.x_dpi(),
+        setup.y_dpi(),
+        &limits,
+    )?;
+    if rasters.len() > max_pages {
         bail!("the PDF has more than {max_pages} pages, the limit");
-    }
-    let mut rasters = Vec::with_capacity(page_files.len());
-    for file in &page_files {
-        let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        rasters.extend(fax_render::grey::parse_pgm_stream(
-            &data,
-            setup.x_dpi(),
-            setup.y_dpi(),
-            &safety.limits,
-        )?);
     }
     Ok(fax_render::grey::pages_from_rasters(&rasters, setup)?)
 }

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use fax_render::grey::GreyImage;
 use fax_render::{Note, PageSetup, Rendered};
 
-use super::{Safety, ScratchDir, run_limited};
+use super::{Safety, ScratchDir, pgm_bytes, run_limited, run_limited_capturing};
 
 /// One page's size in points, as shown (after its /Rotate).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,7 +229,6 @@ pub(crate) fn render_pdf(
             .find(|&i| plans[i] != plans[start])
             .unwrap_or(plans.len());
         let plan = plans[start];
-        let prefix = scratch.path().join(format!("run{start:05}"));
         let args: Vec<OsString> = vec![
             "-gray".into(),
             // Crisp edges, as fax pages need: no anti-aliasing grey for the halftone.
@@ -245,40 +244,28 @@ pub(crate) fn render_pdf(
             (start + 1).to_string().into(),
             "-l".into(),
             end.to_string().into(),
+            // No output root: the pages come through the pipe, one PGM after another.
             pdf.into(),
-            prefix.clone().into(),
         ];
-        let finished = run_limited(pdftoppm, &args, scratch.path(), safety)?;
-        let mut files: Vec<_> = std::fs::read_dir(scratch.path())
-            .context("listing poppler's pages")?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().is_some_and(|e| e == "pgm")
-                    && p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&format!("run{start:05}-")))
-            })
-            .collect();
-        // Numbered with as many digits as the last page has: sorted by name is in order.
-        files.sort();
-        if !finished.success || files.len() != end - start {
-            bail!(
+        // A page rendered to fit is at most the fax page and a pixel or two.
+        let most = pgm_bytes(setup, end - start).saturating_mul(11) / 10;
+        let finished = run_limited_capturing(pdftoppm, &args, scratch.path(), safety, Some(most))?;
+        let mut limits = safety.limits;
+        limits.max_pages = end - start;
+        let parsed = match fax_render::grey::parse_pgm_stream(
+            &finished.stdout,
+            plan.rx as f32,
+            plan.ry as f32,
+            &limits,
+        ) {
+            Ok(parsed) if finished.success && parsed.len() == end - start => parsed,
+            _ => bail!(
                 "poppler could not render the PDF (damaged?): {}",
                 first_lines(&finished.stderr)
-            );
-        }
-        for (offset, file) in files.iter().enumerate() {
+            ),
+        };
+        for (offset, grey) in parsed.into_iter().enumerate() {
             let page = start + offset + 1;
-            let data =
-                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            std::fs::remove_file(file).ok();
-            let mut parsed = fax_render::grey::parse_pgm_stream(
-                &data,
-                plan.rx as f32,
-                plan.ry as f32,
-                &safety.limits,
-            )?;
-            let grey = parsed.pop().context("poppler wrote an empty page")?;
             let grey = if plan.turned {
                 turn_anticlockwise(&grey)
             } else {
