@@ -137,6 +137,40 @@ pub struct MailRequest {
     pub size: u64,
 }
 
+impl MailRequest {
+    /// One line for an info-level log: the verdict and its reason, counts and sizes, and
+    /// no personal data (no address, subject, number or file name), so dropped mail can
+    /// be logged as the issue asks without logging who wrote to whom.
+    pub fn log_line(&self) -> String {
+        let reason = match &self.problem {
+            None => "none".to_owned(),
+            Some(Problem::Ignored(reason)) => reason.as_str().to_owned(),
+            Some(Problem::Unauthorized(reason)) => match reason {
+                Unauthorized::NoSender => "no-sender",
+                Unauthorized::UnknownSender => "unknown-sender",
+                Unauthorized::NoPermission => "no-permission",
+                Unauthorized::Pin => "pin",
+                Unauthorized::Authentication => "authentication",
+            }
+            .to_owned(),
+            Some(Problem::TooLarge { .. }) => "too-large".to_owned(),
+            Some(Problem::BadSubject(_)) => "bad-subject".to_owned(),
+            Some(Problem::TooManyRecipients { .. }) => "too-many-recipients".to_owned(),
+            Some(Problem::NoAttachment) => "no-attachment".to_owned(),
+            Some(Problem::Unconvertible) => "unconvertible".to_owned(),
+        };
+        format!(
+            "verdict={} reason={reason} recipients={} refused={} documents={} not_faxed={} bytes={}",
+            self.verdict.as_str(),
+            self.recipients.len(),
+            self.refused.len(),
+            self.documents.len(),
+            self.not_faxed.len(),
+            self.size,
+        )
+    }
+}
+
 /// What the transport knows beyond the message: the SMTP envelope, or the delivery
 /// headers of a mailbox.
 #[derive(Debug, Clone, Default)]

@@ -427,3 +427,23 @@ fn too_large_bounce_is_still_ignored() {
     let request = intake_with(config).examine(&message("bounce.eml"), &Envelope::default(), &Users);
     assert_eq!(request.verdict, Verdict::Ignored);
 }
+
+#[test]
+fn log_line_has_no_personal_data() {
+    let request = examine("outlook_gb2312_split_subject.eml");
+    let line = request.log_line();
+    assert_eq!(
+        line,
+        "verdict=accepted reason=none recipients=1 refused=0 documents=1 not_faxed=1 bytes=1755"
+    );
+    let request = intake_with(IntakeConfig::default()).examine(
+        &message("bad_subject.eml"),
+        &Envelope::default(),
+        &mail_message::NoUsers,
+    );
+    assert!(
+        request
+            .log_line()
+            .starts_with("verdict=unauthorized reason=unknown-sender ")
+    );
+}
