@@ -177,15 +177,17 @@ impl Painter {
         let tail = u64::MAX << (63 - (end - 1) % 64);
         // A new word starts from nothing; spans never come back to an earlier one.
         let acc = if first == self.word { self.acc } else { 0 };
-        if first == last {
-            self.acc = acc | (head & tail);
-        } else {
-            words[first] = acc | head;
-            for word in words.iter_mut().take(last).skip(first + 1) {
-                *word = u64::MAX;
-            }
-            self.acc = tail;
+        // Whether the span crosses into a later word depends on where the picture's
+        // edges fall, so it is selected, not branched on: both words are stored either
+        // way (the same word twice when it does not cross).
+        let crosses = first != last;
+        let first_word = acc | if crosses { head } else { head & tail };
+        words[first] = first_word;
+        // Only spans of more than 64 pixels have whole words between their ends.
+        for word in words.iter_mut().take(last).skip(first + 1) {
+            *word = u64::MAX;
         }
+        self.acc = if crosses { tail } else { first_word };
         self.word = last;
         words[last] = self.acc;
     }
