@@ -154,8 +154,9 @@ pub struct ListenerStatus {
     pub messages_accepted: u64,
     /// Messages the sink refused.
     pub messages_refused: u64,
-    /// When the last message was stored.
-    pub last_message: Option<SystemTime>,
+    /// When the last message was stored (milliseconds since the Unix epoch, as in
+    /// the mailbox intakes' status).
+    pub last_message_ms: Option<u64>,
     /// The last connection error (I/O, TLS, timeout), if any.
     pub last_error: Option<String>,
 }
@@ -353,7 +354,7 @@ async fn drive<S: EnvelopeSink>(
                     if let Some(Ok(mut status)) = status.map(Mutex::lock) {
                         if counted {
                             status.messages_accepted += 1;
-                            status.last_message = Some(SystemTime::now());
+                            status.last_message_ms = Some(now_ms());
                         } else {
                             status.messages_refused += 1;
                         }
@@ -390,6 +391,12 @@ async fn drive<S: EnvelopeSink>(
                 reason: error.to_string(),
             })?;
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// An RFC 5322 date in UTC (`Sun, 29 Nov 2026 03:00:00 +0000`) for the trace line.

@@ -29,6 +29,7 @@ impl EnvelopeSink for MemorySink {
 
 struct Running {
     port: u16,
+    status: Arc<Mutex<mail_net::smtpd::ListenerStatus>>,
     sink: Arc<MemorySink>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -43,6 +44,7 @@ impl Running {
         };
         let listener = SmtpListener::bind(&config).await.expect("binds");
         let port = listener.local_addr().expect("addr").port();
+        let status = listener.status();
         let sink = Arc::new(sink);
         let (stop, stopped) = oneshot::channel::<()>();
         let task_sink = Arc::clone(&sink);
@@ -56,6 +58,7 @@ impl Running {
         });
         Running {
             port,
+            status,
             sink,
             stop: Some(stop),
             task,
@@ -210,6 +213,14 @@ async fn starttls_and_pipelining_deliver_exact_bytes_and_envelope() {
     let (trace, rest) = text.split_once(" +0000\r\n").expect("a Received line");
     assert!(trace.starts_with("Received: from client.test ([127.0.0.1])\r\n\tby fax.faxgate.test (faxgate) with ESMTPS id 1;"), "{trace}");
     assert_eq!(rest, MESSAGE);
+    let status = server.status.lock().expect("status").clone();
+    assert_eq!(
+        (status.messages_accepted, status.messages_refused),
+        (1, 0),
+        "{status:?}"
+    );
+    assert!(status.last_message_ms.is_some());
+    assert_eq!(status.listening.map(|a| a.port()), Some(server.port));
     server.stop().await;
 }
 
