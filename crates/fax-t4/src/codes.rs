@@ -190,14 +190,15 @@ const NO_RUN: u32 = 0x7fff;
 /// Bit 31: the code does not end a run.
 const RUN_GOES_ON: u32 = 1 << 31;
 
-// Only the terminating kind is odd: bit 8 of an entry is then 1 exactly where the
-// code ends a run, which is the bit that flips the colour, in place for a decoder that
-// indexes [`RUNS_FAST`] by colour << 8.
-const KIND_TERMINATING: u32 = 1;
-const KIND_MAKEUP: u32 = 2;
-const KIND_EOL: u32 = 4;
-const KIND_INVALID: u32 = 6;
-const KIND_LONGER: u32 = 8;
+// Only the terminating kind has its bit FAST_LOOKUP_BITS - 8 set: bit FAST_LOOKUP_BITS
+// of an entry is then 1 exactly where the code ends a run, which is the bit that flips
+// the colour, in place for a decoder that indexes [`RUNS_FAST`] by colour <<
+// FAST_LOOKUP_BITS.
+const KIND_TERMINATING: u32 = 1 << (FAST_LOOKUP_BITS - 8);
+const KIND_MAKEUP: u32 = 4;
+const KIND_EOL: u32 = 8;
+const KIND_INVALID: u32 = 12;
+const KIND_LONGER: u32 = 16;
 
 impl RunEntry {
     /// No code word starts with these bits. Its run is longer than any line, so a
@@ -233,14 +234,14 @@ impl RunEntry {
     /// 1 for a terminating code, 0 for any other entry.
     #[inline(always)]
     pub const fn ends_run(self) -> u32 {
-        (self.0 >> 8) & 1
+        (self.0 >> FAST_LOOKUP_BITS) & 1
     }
 
-    /// [`RunEntry::ends_run`] shifted to bit 8 (256 for a terminating code): XOR-ed into
-    /// a colour kept as 0 or 256, it flips the colour with one operation.
+    /// [`RunEntry::ends_run`] shifted to bit [`FAST_LOOKUP_BITS`]: XOR-ed into a colour
+    /// kept as its [`RUNS_FAST`] offset, it flips the colour with one operation.
     #[inline(always)]
     pub const fn colour_flip(self) -> u32 {
-        self.0 & 1 << 8
+        self.0 & 1 << FAST_LOOKUP_BITS
     }
 
     /// 0 for a terminating code, bit 31 for any other entry: OR-ed into a position, it
@@ -325,8 +326,10 @@ pub(crate) static BLACK_RUNS: [RunEntry; 1 << BLACK_LOOKUP_BITS] =
     run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP);
 
 /// Bits of the first, small look-up: codes this short (most of a page's) are found in
-/// a 256-entry table that stays in the L1 cache; longer ones in the full table.
-pub(crate) const FAST_LOOKUP_BITS: u32 = 8;
+/// a 512-entry table that stays in the L1 cache; longer ones in the full table. Nine
+/// bits take in the white make-up codes up to 1728 and the black terminating codes up to
+/// run 12, which an eight-bit table would send on.
+pub(crate) const FAST_LOOKUP_BITS: u32 = 9;
 
 /// The first-level table: the full table's entry where the code fits in 8 bits, else
 /// [`RunEntry::LONGER`].
@@ -343,19 +346,19 @@ const fn fast_table(full: &[RunEntry], full_bits: u32) -> [RunEntry; 1 << FAST_L
     table
 }
 
-/// First-level white-run table, indexed by the next 8 bits.
+/// First-level white-run table, indexed by the next [`FAST_LOOKUP_BITS`] bits.
 pub(crate) static WHITE_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_table(
     &run_table::<{ 1 << WHITE_LOOKUP_BITS }>(WHITE_LOOKUP_BITS, &WHITE_TERMINATING, &WHITE_MAKEUP),
     WHITE_LOOKUP_BITS,
 );
-/// First-level black-run table, indexed by the next 8 bits.
+/// First-level black-run table, indexed by the next [`FAST_LOOKUP_BITS`] bits.
 pub(crate) static BLACK_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_table(
     &run_table::<{ 1 << BLACK_LOOKUP_BITS }>(BLACK_LOOKUP_BITS, &BLACK_TERMINATING, &BLACK_MAKEUP),
     BLACK_LOOKUP_BITS,
 );
 
 /// Both first-level tables in one, white then black, so a decoder picks the colour by
-/// index arithmetic instead of a branch: `RUNS_FAST[colour * 256 + next 8 bits]` with
+/// index arithmetic instead of a branch: `RUNS_FAST[colour << FAST_LOOKUP_BITS | next bits]` with
 /// colour 0 for white, 1 for black.
 pub(crate) static RUNS_FAST: [RunEntry; 2 << FAST_LOOKUP_BITS] = {
     let mut table = [RunEntry::LONGER; 2 << FAST_LOOKUP_BITS];

@@ -354,7 +354,7 @@ struct RunDecoder {
     /// Changes recorded so far.
     len: usize,
     /// Colour of the run being read, as the offset of its half of [`RUNS_FAST`]: 0
-    /// white, 256 black. The next look-up waits for it, so it is flipped with one XOR.
+    /// white, 512 black. The next look-up waits for it, so it is flipped with one XOR.
     colour: usize,
     /// The last change recorded (`u32::MAX` before the first): a terminating code of
     /// length zero right after it cancels it.
@@ -376,7 +376,7 @@ impl RunDecoder {
     /// a code word that is no run (its entry's run is past any line) or ran past it.
     #[inline(always)]
     fn step(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
-        // Below 512: the bounds check is a predicted branch, off the path from one
+        // Below 1024: the bounds check is a predicted branch, off the path from one
         // look-up to the next, where masking the index would be on it.
         let mut entry = RUNS_FAST[self.colour | r.peek(FAST_LOOKUP_BITS) as usize];
         if entry.is_longer() {
