@@ -331,7 +331,7 @@ pub(crate) static BLACK_RUNS: [RunEntry; 1 << BLACK_LOOKUP_BITS] =
 /// run 12, which an eight-bit table would send on.
 pub(crate) const FAST_LOOKUP_BITS: u32 = 9;
 
-/// The first-level table: the full table's entry where the code fits in 8 bits, else
+/// The first-level table: the full table's entry where the code fits in [`FAST_LOOKUP_BITS`], else
 /// [`RunEntry::LONGER`].
 const fn fast_table(full: &[RunEntry], full_bits: u32) -> [RunEntry; 1 << FAST_LOOKUP_BITS] {
     let mut table = [RunEntry::LONGER; 1 << FAST_LOOKUP_BITS];
