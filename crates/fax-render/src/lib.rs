@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod annotate;
+mod config;
 mod error;
 pub mod fonts;
 pub mod grey;
@@ -27,6 +28,7 @@ mod setup;
 pub mod sniff;
 pub mod text;
 
+pub use config::{OfficeSetting, PdfRendererSetting, RenderConfig, ResolutionSetting};
 pub use error::Error;
 pub use report::{Fidelity, Note};
 pub use setup::{Limits, Margins, PageSetup, Paper};

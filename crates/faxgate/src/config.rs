@@ -37,6 +37,8 @@ pub struct Config {
     pub mailbox: mail_net::MailboxConfig,
     /// `[smtp]`: the server receipts and notifications are sent through.
     pub smtp: mail_net::SmtpConfig,
+    /// `[render]`: how documents become fax pages, and the limits on converting them.
+    pub render: fax_render::RenderConfig,
 }
 
 /// The `[store]` section.
@@ -283,6 +285,7 @@ mod tests {
         assert_eq!(config.smtpd, mail_net::smtpd::SmtpdConfig::default());
         assert_eq!(config.mailbox, mail_net::MailboxConfig::default());
         assert_eq!(config.smtp, mail_net::SmtpConfig::default());
+        assert_eq!(config.render, fax_render::RenderConfig::default());
     }
 
     #[test]
