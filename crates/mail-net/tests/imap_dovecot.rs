@@ -4,6 +4,8 @@
 //! and removing that loses nothing and takes nothing in twice.
 
 mod imap_support;
+#[path = "support/store_sink.rs"]
+mod store_sink;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -170,6 +172,9 @@ fn crash_child() {
     let Ok(sink_dir) = std::env::var(CRASH_ENV) else {
         return;
     };
+    if std::env::var("FAXGATE_IMAP_CRASH_LEDGER").is_ok() {
+        return ledger_crash_child(&sink_dir);
+    }
     let config_toml = std::env::var("FAXGATE_IMAP_CRASH_CONFIG").expect("config");
     let config: mail_net::MailboxConfig = toml::from_str(&config_toml).expect("config parses");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -342,4 +347,145 @@ async fn connection_test_steps_over_starttls() {
     assert_eq!(steps.len(), 3);
     assert_eq!(steps[2].0, "auth");
     assert!(steps[2].1.is_err());
+}
+
+/// The child of `crash_then_new_uidvalidity_...`: one pass into the fax-queue ledger
+/// in `dir`, aborting right after the second message is stored.
+fn ledger_crash_child(dir: &str) {
+    let config_toml = std::env::var("FAXGATE_IMAP_CRASH_CONFIG").expect("config");
+    let config: mail_net::MailboxConfig = toml::from_str(&config_toml).expect("config parses");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    runtime.block_on(async {
+        let sink = ledger_sink(std::path::Path::new(dir)).await;
+        let options = FetchOptions {
+            abort_at: Some(mail_net::pop3::FaultPoint::AfterStore(2)),
+        };
+        let _ = fetch_once_imap(&config, &sink, options).await;
+    });
+    panic!("the pass should have aborted the process");
+}
+
+async fn ledger_sink(dir: &std::path::Path) -> store_sink::StoreSink {
+    store_sink::StoreSink {
+        store: fax_queue::Store::open_data_dir(dir).await.expect("store"),
+        blobs: fax_queue::BlobStore::open(dir.join("blobs")).expect("blobs"),
+    }
+}
+
+/// The intake dies between storing a message in the fax-queue ledger and removing it;
+/// before the restart the server renumbers the folder (a new UIDVALIDITY, as after a
+/// rebuilt index), so the message comes back under an unknown UID. The ledger knows
+/// it by Message-ID and digest: it is removed, not taken in twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_then_new_uidvalidity_still_takes_each_message_once() {
+    let _guard = exclusive().await;
+    let servers = servers();
+    empty_inbox().await;
+    for n in 0..3 {
+        send_via_postfix(servers, "fax@faxgate.test", &fax_mail(n, "uidv"));
+    }
+    wait_delivered(servers, "fax", "", 3);
+    let config = servers.imap_config("fax");
+    let dir = sink_dir("ledger");
+    std::fs::create_dir_all(&dir).expect("store folder");
+    let config_toml = format!(
+        "protocol = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\nca_file = \"{}\"\nuser = \"{}\"\npassword = \"fax-pw\"\n",
+        config.port,
+        servers.ca_file().display(),
+        config.user
+    );
+    let child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CRASH_ENV, &dir)
+        .env("FAXGATE_IMAP_CRASH_LEDGER", "1")
+        .env("FAXGATE_IMAP_CRASH_CONFIG", &config_toml)
+        .output()
+        .expect("child runs");
+    assert!(
+        !child.status.success(),
+        "the child must have died: {child:?}"
+    );
+    assert_eq!(maildir_count(servers, "fax", ""), 2);
+
+    // Dovecot keeps UIDVALIDITY in its uidlist and index files: without them it
+    // numbers the folder afresh.
+    let before = uid_validity(&config).await;
+    // A new UIDVALIDITY is the current time in seconds: let the clock move on first.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for entry in std::fs::read_dir(servers.maildir("fax")).expect("maildir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if name.starts_with("dovecot") && path.is_file() {
+            std::fs::remove_file(&path).expect("remove Dovecot's index");
+        }
+    }
+    let after = uid_validity(&config).await;
+    let listing: Vec<_> = std::fs::read_dir(servers.maildir("fax"))
+        .expect("maildir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_ne!(before, after, "UIDVALIDITY must have changed: {listing:?}");
+
+    let sink = ledger_sink(&dir).await;
+    let report = fetch_once_imap(&config, &sink, FetchOptions::default())
+        .await
+        .expect("restart");
+    assert_eq!(
+        (
+            report.listed,
+            report.already_known,
+            report.stored,
+            report.duplicates,
+            report.deleted
+        ),
+        (2, 0, 1, 1, 2),
+        "{report:?}"
+    );
+    assert_eq!(maildir_count(servers, "fax", ""), 0);
+    let entries = sink.store.intake_entries(None).await.expect("ledger");
+    let originals: Vec<_> = entries
+        .iter()
+        .filter(|e| e.duplicate_of.is_none())
+        .collect();
+    assert_eq!(originals.len(), 3, "{entries:?}");
+    for n in 0..3 {
+        let wanted = format!("<uidv-{n}@faxgate.test>");
+        assert_eq!(
+            originals.iter().filter(|e| e.message_id == wanted).count(),
+            1,
+            "{wanted}: {entries:?}"
+        );
+    }
+    sink.store.close().await;
+}
+
+/// The folder's UIDVALIDITY, from the connection test's report.
+async fn uid_validity(config: &mail_net::MailboxConfig) -> String {
+    let trust = mail_net::tls::client_config(&config.trust()).expect("trust");
+    let stream = mail_net::tls::connect(
+        &config.host,
+        config.port,
+        config.tls,
+        trust.clone(),
+        config.timeout(),
+    )
+    .await
+    .expect("connects");
+    let steps = mail_net::imap::check_steps(stream, config, trust).await;
+    let (_, mailbox) = steps.last().expect("steps");
+    let mailbox = mailbox.as_ref().expect("mailbox step");
+    mailbox
+        .split("UIDVALIDITY ")
+        .nth(1)
+        .and_then(|rest| rest.split([';', ',']).next())
+        .expect("UIDVALIDITY in the report")
+        .to_owned()
 }
