@@ -32,11 +32,20 @@ pub enum MailCommand {
     /// each step: DNS, TCP, TLS, greeting, login, mailbox size; EHLO and AUTH. Exits 0
     /// only if every step of every configured server passed.
     Test(TestArgs),
-    /// Fetch the configured mailbox once (POP3, or the IMAP folder): every message is
-    /// stored (raw, in the blob store, recorded in the intake ledger with the verdict
-    /// "pending") and then deleted on the server (IMAP: moved to the processed folder,
-    /// or expunged). Prints what the poll did.
+    /// Fetch the configured mailbox once (POP3, or the IMAP folder) and take every
+    /// message in: an accepted mail becomes a fax request (one job per recipient), a
+    /// mail the sender can fix gets a problem receipt (queued for send-receipts), mail
+    /// from unknown senders and automatic mail is dropped with no reply. Each message
+    /// is recorded in the intake ledger with its verdict, in the transaction that
+    /// stores its request, and only then deleted on the server (IMAP: moved to the
+    /// processed folder, or expunged); a message fetched twice makes one request.
+    /// Prints what the poll did.
     Fetch(FetchArgs),
+    /// Queue the receipt of every mailed request whose every job is final (sent,
+    /// failed, cancelled), once per request, and send the queued mail (receipts and
+    /// problem receipts) through [smtp]: a temporary failure is tried again later with
+    /// a growing delay, a permanent refusal (5xx) is given up. Prints what it did.
+    SendReceipts(crate::receipts::SendReceiptsArgs),
 }
 
 /// Options of `faxgate mail test`.
@@ -91,6 +100,7 @@ pub fn run(command: MailCommand) -> Result<bool> {
         MailCommand::Inspect(args) => inspect(&args),
         MailCommand::Test(args) => connection_test(&args),
         MailCommand::Fetch(args) => fetch(&args),
+        MailCommand::SendReceipts(args) => crate::receipts::run(&args),
     }
 }
 
@@ -393,10 +403,11 @@ fn fetch(args: &FetchArgs) -> Result<bool> {
     }
     let settings = args.store.settings()?;
     let report = block_on(async {
-        let sink = crate::mail_intake::StoreSink {
-            store: settings.open().await?,
-            blobs: fax_queue::BlobStore::open(settings.blob_dir())?,
-        };
+        let sink = crate::intake::MailPipeline::new(
+            settings.open().await?,
+            fax_queue::BlobStore::open(settings.blob_dir())?,
+            &config,
+        )?;
         let options = mail_net::FetchOptions::default();
         let report = match config.mailbox.protocol {
             mail_net::MailboxProtocol::Pop3 => {

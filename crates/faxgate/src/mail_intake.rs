@@ -1,22 +1,5 @@
-//! The mail intake's sink on the job store: a fetched message's raw bytes go into the
-//! blob store (written, synced, renamed), then one ledger row records it; only then
-//! may the intake delete it on the server.
-
-use fax_queue::{BlobStore, IntakeOutcome, NewIntake, Store};
-use mail_net::{IncomingMessage, MessageSink, SinkError, TakenIn};
-
-use crate::queue_cmd::now;
-
-/// The verdict a message gets until the request made from it is decided.
-pub const PENDING: &str = "pending";
-
-/// Stores fetched messages in the blob store and the intake ledger.
-pub struct StoreSink {
-    /// The job store (the ledger).
-    pub store: Store,
-    /// Where raw messages are kept.
-    pub blobs: BlobStore,
-}
+//! Helpers of the mail intake: the Message-ID a message is recorded under in the
+//! intake ledger. The pipeline itself (message to fax request) is `intake`.
 
 /// The Message-ID header of a raw message (unfolded, trimmed), or "" without one.
 pub fn message_id(raw: &[u8]) -> String {
@@ -46,38 +29,6 @@ pub fn message_id(raw: &[u8]) -> String {
         return value.trim().to_owned();
     }
     String::new()
-}
-
-impl MessageSink for StoreSink {
-    async fn is_known(&self, mailbox: &str, uidl: &str) -> Result<bool, SinkError> {
-        Ok(self.store.intake_known(mailbox, uidl).await?)
-    }
-
-    async fn take_in(&self, message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
-        let blob = self.blobs.put(message.raw)?;
-        let message_id = message_id(message.raw);
-        let outcome = self
-            .store
-            .record_intake(
-                &NewIntake {
-                    mailbox: message.mailbox,
-                    uidl: message.uidl,
-                    message_id: &message_id,
-                    raw_blob: &blob,
-                    size: u64::try_from(message.raw.len()).unwrap_or(u64::MAX),
-                    verdict: PENDING,
-                    request: None,
-                },
-                now(),
-            )
-            .await?;
-        Ok(match outcome {
-            IntakeOutcome::Recorded(_) => TakenIn::Stored,
-            IntakeOutcome::Duplicate { .. } | IntakeOutcome::AlreadyRecorded(_) => {
-                TakenIn::Duplicate
-            }
-        })
-    }
 }
 
 #[cfg(test)]

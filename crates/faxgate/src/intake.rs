@@ -1,0 +1,341 @@
+//! The mail intake pipeline: each message fetched from the mailbox (POP3, IMAP) or
+//! received by the SMTP listener becomes a fax request, a receipt that tells the
+//! sender what to change, or a logged drop.
+//!
+//! For each raw message: its bytes go into the blob store; `mail_message::Intake`
+//! judges it against the store's users; an accepted message's documents go into the
+//! blob store too. Then one store transaction ([`fax_queue::Store::take_in_mail`])
+//! records the message in the intake ledger together with the request (one delivery
+//! per recipient) or the problem receipt: a crash before it leaves the message on the
+//! server to be fetched again, a crash after it leaves both, and the ledger's unique ID
+//! and content checks keep a message fetched twice from becoming two faxes.
+//! Unauthorized and automatic mail (bounces, auto-replies, our own receipts) is
+//! recorded and logged with no reply: answering forged or automatic mail makes
+//! backscatter and loops.
+
+use std::collections::HashMap;
+
+use fax_address::{AddressSettings, Kind};
+use fax_queue::{
+    BlobStore, DestinationKind, Document, IntakeOutcome, Locale, NewIntake, NewOutgoing,
+    NewRequest, Pin, Source, Store, User,
+};
+use mail_message::receipt::{ReceiptHeaders, problem_receipt};
+use mail_message::{Envelope, Intake, Language, SenderAccount, SenderDirectory, Verdict};
+use mail_net::{IncomingMessage, MessageSink, SinkError, TakenIn};
+use tracing::{info, warn};
+
+use crate::mail_intake::message_id;
+use crate::queue_cmd::now;
+
+/// The store's users by address (lower case), for the intake's sender check.
+pub struct StoreDirectory {
+    by_address: HashMap<String, User>,
+}
+
+impl StoreDirectory {
+    /// The directory of `users`, each under every address of theirs.
+    pub fn new(users: Vec<User>) -> StoreDirectory {
+        let mut by_address = HashMap::new();
+        for user in users {
+            for email in &user.emails {
+                by_address.insert(email.as_str().to_lowercase(), user.clone());
+            }
+        }
+        StoreDirectory { by_address }
+    }
+
+    /// The user with this address (any case).
+    pub fn user(&self, address: &str) -> Option<&User> {
+        self.by_address.get(&address.to_lowercase())
+    }
+}
+
+fn kind_of(destination: DestinationKind) -> Kind {
+    match destination {
+        DestinationKind::Internal => Kind::Internal,
+        DestinationKind::Local => Kind::Local,
+        DestinationKind::National => Kind::National,
+        DestinationKind::International => Kind::International,
+    }
+}
+
+impl SenderDirectory for StoreDirectory {
+    fn find(&self, address: &str) -> Option<SenderAccount> {
+        let user = self.user(address)?;
+        Some(SenderAccount {
+            email_to_fax: user.permissions.has(fax_queue::Permission::EmailToFax),
+            max_kind: kind_of(user.max_destination),
+            language: Some(match user.locale {
+                Locale::Zh => Language::Zh,
+                Locale::En => Language::En,
+            }),
+            has_pin: user.pin.is_some(),
+        })
+    }
+
+    fn pin_matches(&self, address: &str, pin: &str) -> bool {
+        let Some(hash) = self.user(address).and_then(|u| u.pin.as_ref()) else {
+            return false;
+        };
+        pin.parse::<Pin>().is_ok_and(|pin| hash.verify(&pin))
+    }
+}
+
+/// The address receipts come from: `[smtp] from`, else the mailbox's login if it is
+/// an address, else a name that says what sent it.
+pub fn receipt_from(config: &crate::config::Config) -> String {
+    if !config.smtp.from.is_empty() {
+        return config.smtp.from.clone();
+    }
+    if config.mailbox.user.contains('@') {
+        return config.mailbox.user.clone();
+    }
+    "faxgate@localhost".to_owned()
+}
+
+/// A Message-ID for mail the gateway writes: unique by what it answers and when.
+pub fn new_message_id(kind: &str, key: &str, from: &str, now: fax_queue::Timestamp) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.trim_end_matches('>'))
+        .filter(|domain| !domain.is_empty())
+        .unwrap_or("localhost");
+    format!("faxgate.{kind}.{key}.{}@{domain}", now.0)
+}
+
+/// An RFC 5322 date in UTC (`Sun, 29 Nov 2026 03:00:00 +0000`).
+pub fn mail_date(time: fax_queue::Timestamp) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // time_text gives `YYYY-MM-DDTHH:MM:SSZ`; only the parts are rearranged here.
+    let text = crate::queue_cmd::time_text(time);
+    let days = time.0.div_euclid(1000).div_euclid(86_400);
+    let weekday = WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month: usize = text.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    format!(
+        "{weekday}, {} {} {} {} +0000",
+        text.get(8..10).unwrap_or("01"),
+        MONTHS[month.clamp(1, 12) - 1],
+        text.get(0..4).unwrap_or("1970"),
+        text.get(11..19).unwrap_or("00:00:00"),
+    )
+}
+
+/// The pipeline from raw message to fax request, on the job store.
+pub struct MailPipeline {
+    /// The job store.
+    pub store: Store,
+    /// Raw messages and documents.
+    pub blobs: BlobStore,
+    /// The intake policy.
+    pub intake: Intake,
+    /// The address problem receipts come from.
+    pub from: String,
+}
+
+impl MailPipeline {
+    /// The pipeline of a config: `[intake]`, `[address]`, the receipts' `[smtp] from`.
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        config: &crate::config::Config,
+    ) -> anyhow::Result<MailPipeline> {
+        use anyhow::Context;
+        let address = AddressSettings::new(&config.address).context("[address]")?;
+        let intake = Intake::new(config.intake.clone(), address).context("[intake]")?;
+        Ok(MailPipeline {
+            store,
+            blobs,
+            intake,
+            from: receipt_from(config),
+        })
+    }
+
+    /// Takes one message in: see the module's description. `mailbox` and `uidl` key
+    /// it in the ledger.
+    pub async fn take_in(
+        &self,
+        mailbox: &str,
+        uidl: &str,
+        raw: &[u8],
+        envelope: &Envelope,
+    ) -> Result<TakenIn, SinkError> {
+        let raw_blob = self.blobs.put(raw)?;
+        let users = StoreDirectory::new(self.store.users().await?);
+        let examined = self.intake.examine(raw, envelope, &users);
+        let now = now();
+        let verdict = examined.verdict;
+        let sender = examined.sender.clone().unwrap_or_default();
+        let mut request = None;
+        if verdict == Verdict::Accepted {
+            let mut documents = Vec::with_capacity(examined.documents.len());
+            for document in &examined.documents {
+                documents.push(Document {
+                    name: document.name.clone(),
+                    blob: self.blobs.put(&document.data)?,
+                });
+            }
+            request = Some(NewRequest {
+                source: Source::Email,
+                user: users.user(&sender).map(|user| user.id),
+                sender: sender.clone(),
+                subject: examined.subject.clone(),
+                documents,
+                raw_mail: Some(raw_blob.clone()),
+                // The canonical subject entry of each recipient: the worker reads it
+                // back with the same address rules (fax IDs and names included).
+                destinations: examined
+                    .recipients
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                priority: 0,
+                send_at: now,
+                total_pages: None,
+            });
+        }
+        let reply = if verdict.answers_sender() && verdict != Verdict::Accepted {
+            let headers = ReceiptHeaders {
+                from: self.from.clone(),
+                to: sender.clone(),
+                message_id: new_message_id(
+                    "problem",
+                    raw_blob.as_str().get(..16).unwrap_or(raw_blob.as_str()),
+                    &self.from,
+                    now,
+                ),
+                date: mail_date(now),
+            };
+            problem_receipt(&examined, &headers)
+        } else {
+            None
+        };
+        let reply_mail = reply.as_ref().map(|message| NewOutgoing {
+            kind: "problem",
+            rcpt_to: &sender,
+            message,
+        });
+        let message_id = message_id(raw);
+        let taken = self
+            .store
+            .take_in_mail(
+                &NewIntake {
+                    mailbox,
+                    uidl,
+                    message_id: &message_id,
+                    raw_blob: &raw_blob,
+                    size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
+                    verdict: verdict.as_str(),
+                    request: None,
+                },
+                request.as_ref(),
+                reply_mail.as_ref(),
+                now,
+            )
+            .await?;
+        Ok(match taken.outcome {
+            IntakeOutcome::Recorded(id) => {
+                match (&taken.request, taken.reply) {
+                    (Some((request, deliveries)), _) => info!(
+                        intake = id.0,
+                        request = request.0,
+                        deliveries = deliveries.len(),
+                        "mail taken in as a fax request"
+                    ),
+                    (None, Some(reply)) => info!(
+                        intake = id.0,
+                        verdict = verdict.as_str(),
+                        outgoing = reply.0,
+                        "mail refused; the sender is told what to change"
+                    ),
+                    // No reply to unauthorized or automatic mail (no backscatter).
+                    (None, None) => warn!(
+                        intake = id.0,
+                        verdict = verdict.as_str(),
+                        "mail dropped without reply"
+                    ),
+                }
+                TakenIn::Stored
+            }
+            IntakeOutcome::Duplicate { id, of } => {
+                info!(
+                    intake = id.0,
+                    of = of.0,
+                    "mail taken in before (same Message-ID and content): no new request"
+                );
+                TakenIn::Duplicate
+            }
+            IntakeOutcome::AlreadyRecorded(_) => TakenIn::Duplicate,
+        })
+    }
+}
+
+impl MessageSink for MailPipeline {
+    async fn is_known(&self, mailbox: &str, uidl: &str) -> Result<bool, SinkError> {
+        Ok(self.store.intake_known(mailbox, uidl).await?)
+    }
+
+    async fn take_in(&self, message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
+        // A mailbox gives no envelope: the recipients come from the Subject (or the
+        // To and Cc addresses in the fax domain).
+        MailPipeline::take_in(
+            self,
+            message.mailbox,
+            message.uidl,
+            message.raw,
+            &Envelope::default(),
+        )
+        .await
+    }
+}
+
+impl mail_net::smtpd::EnvelopeSink for MailPipeline {
+    async fn deliver(
+        &self,
+        envelope: &mail_net::smtpd::Envelope,
+        message: &[u8],
+    ) -> Result<(), mail_net::smtpd::SinkRefusal> {
+        // The listener's messages are keyed by their content: a client that sends the
+        // same bytes again (its connection broke after our answer) is recognised.
+        let uidl = fax_queue::BlobRef::of(message);
+        let envelope = Envelope {
+            mail_from: Some(envelope.mail_from.clone()),
+            rcpt_to: envelope.rcpt_to.clone(),
+        };
+        MailPipeline::take_in(self, "smtpd", uidl.as_str(), message, &envelope)
+            .await
+            .map(|_| ())
+            .map_err(|error| mail_net::smtpd::SinkRefusal::Temporary(error.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mail_date, new_message_id};
+    use fax_queue::Timestamp;
+
+    #[test]
+    fn mail_date_is_rfc5322_utc() {
+        // 2026-11-29 03:00:00 UTC was a Sunday.
+        assert_eq!(
+            mail_date(Timestamp(1_795_921_200_000)),
+            "Sun, 29 Nov 2026 03:00:00 +0000"
+        );
+        assert_eq!(mail_date(Timestamp(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+    }
+
+    #[test]
+    fn message_ids_take_the_domain_of_the_sender_address() {
+        assert_eq!(
+            new_message_id("result", "7", "Fax <fax@example.com>", Timestamp(5)),
+            "faxgate.result.7.5@example.com"
+        );
+        assert_eq!(
+            new_message_id("problem", "ab", "faxgate", Timestamp(5)),
+            "faxgate.problem.ab.5@localhost"
+        );
+    }
+}

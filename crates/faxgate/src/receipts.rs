@@ -1,0 +1,444 @@
+//! Receipts: the mail that tells a sender what became of a fax request, queued once
+//! per request and sent through `[smtp]`.
+//!
+//! [`queue_receipts`] finds requests that came by mail whose every delivery is final
+//! (sent, failed, cancelled), reads their results from the store (per recipient: the
+//! names and number of its Subject entry, fax ID, status, pages, time on the line,
+//! rate, remote station, calls, reason), composes `mail_message::receipt::
+//! result_receipt` and queues it in the outgoing mail table in the transaction that
+//! marks the request receipted: exactly one receipt per request, crash or not.
+//!
+//! [`send_queued`] sends due queued mail (receipts and problem receipts of the intake)
+//! with `mail_net::send_mail`: a temporary failure (4xx, a connection or TLS error, a
+//! time-out) is tried again later with a growing delay; a permanent refusal (5xx) is
+//! given up and logged.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fax_address::AddressSettings;
+use fax_queue::{
+    BlobStore, DeliveryDetail, DeliveryState, NewOutgoing, RequestId, Store, Timestamp,
+};
+use mail_message::receipt::{
+    FaxStatus, ReceiptHeaders, RecipientResult, RequestInfo, RequestResult, result_receipt,
+};
+use mail_message::{Envelope, Intake};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::intake::{StoreDirectory, mail_date, new_message_id};
+
+/// A receipt queued for a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueuedReceipt {
+    /// The request.
+    pub request: i64,
+    /// The queued mail (`None`: the request has no sender address to answer).
+    pub outgoing: Option<i64>,
+    /// The recipient of the receipt.
+    pub to: String,
+    /// `sent`, `partly-sent` or `failed`.
+    pub summary: &'static str,
+}
+
+fn status_of(state: DeliveryState) -> FaxStatus {
+    match state {
+        DeliveryState::Sent => FaxStatus::Sent,
+        DeliveryState::Cancelled => FaxStatus::Cancelled,
+        // Only final deliveries get here; queued or active ones are not reported.
+        _ => FaxStatus::Failed,
+    }
+}
+
+/// One recipient's result from its delivery and calls.
+pub fn recipient_result(
+    address: &AddressSettings,
+    detail: &DeliveryDetail,
+    rendered_pages: Option<u32>,
+) -> RecipientResult {
+    let delivery = &detail.delivery;
+    // The destination is the canonical Subject entry the intake stored: parsed back
+    // with the same rules it gives the names, number and fax ID as the sender wrote
+    // them. A destination the rules no longer read is reported as the number.
+    let recipient = address
+        .parse(&delivery.destination)
+        .ok()
+        .and_then(|entries| entries.into_iter().next())
+        .and_then(|entry| entry.result.ok());
+    let (name1, name2, number, fax_id) = match &recipient {
+        Some(recipient) => (
+            recipient.name1().map(|n| n.as_str().to_owned()),
+            recipient.name2().map(|n| n.as_str().to_owned()),
+            recipient.phone_number().map(ToString::to_string),
+            recipient.fax_id().map(|id| id.as_str().to_owned()),
+        ),
+        None => (None, None, Some(delivery.destination.clone()), None),
+    };
+    let last = detail.attempts.last();
+    let status = status_of(delivery.state);
+    // The first page not yet confirmed is the count of pages confirmed, over every
+    // call (a retry resumes there).
+    let pages_sent = delivery.resume_page;
+    let pages_total = delivery
+        .total_pages
+        .or(rendered_pages)
+        .or_else(|| last.and_then(|a| a.pages_total))
+        .unwrap_or(0)
+        .max(pages_sent);
+    let duration_seconds = last
+        .and_then(|a| a.ended_at.map(|end| end.0.saturating_sub(a.started_at.0)))
+        .map_or(0, |ms| u64::try_from(ms / 1000).unwrap_or(0));
+    RecipientResult {
+        name1,
+        name2,
+        number,
+        fax_id,
+        status,
+        pages_sent,
+        pages_total,
+        duration_seconds,
+        bit_rate: last.and_then(|a| a.bit_rate),
+        remote_station_id: last.and_then(|a| a.remote_ident.clone()),
+        attempts: delivery.attempts,
+        reason: (status != FaxStatus::Sent)
+            .then(|| delivery.result.clone())
+            .flatten(),
+    }
+}
+
+/// What the receipt says about the request: read again from the mail as it arrived
+/// (its decoded Subject, Message-ID and the sender's language), or, if that is gone,
+/// from the request as stored.
+fn request_info(
+    intake: &Intake,
+    blobs: &BlobStore,
+    users: &StoreDirectory,
+    detail: &DeliveryDetail,
+) -> RequestInfo {
+    let request = &detail.request;
+    if let Some(raw) = request.raw_mail.as_ref().and_then(|b| blobs.get(b).ok()) {
+        let examined = intake.examine(&raw, &Envelope::default(), users);
+        let mut info = RequestInfo::from_request(&examined);
+        if info.sender.is_empty() {
+            info.sender = request.sender.clone();
+        }
+        return info;
+    }
+    RequestInfo {
+        subject: request.subject.clone(),
+        sender: request.sender.clone(),
+        message_id: None,
+        language: intake.config().default_language,
+    }
+}
+
+/// Queues the receipt of every finished request that came by mail and has none yet.
+pub async fn queue_receipts(
+    store: &Store,
+    blobs: &BlobStore,
+    intake: &Intake,
+    address: &AddressSettings,
+    from: &str,
+    now: Timestamp,
+) -> anyhow::Result<Vec<QueuedReceipt>> {
+    let mut queued = Vec::new();
+    let requests = store
+        .requests_awaiting_receipt(0)
+        .await
+        .context("finding finished requests")?;
+    if requests.is_empty() {
+        return Ok(queued);
+    }
+    let users = StoreDirectory::new(store.users().await.context("reading the users")?);
+    for request in requests {
+        if let Some(receipt) =
+            queue_one(store, blobs, intake, address, &users, from, request, now).await?
+        {
+            queued.push(receipt);
+        }
+    }
+    Ok(queued)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queue_one(
+    store: &Store,
+    blobs: &BlobStore,
+    intake: &Intake,
+    address: &AddressSettings,
+    users: &StoreDirectory,
+    from: &str,
+    request: RequestId,
+    now: Timestamp,
+) -> anyhow::Result<Option<QueuedReceipt>> {
+    let details = store
+        .request_deliveries(request)
+        .await
+        .with_context(|| format!("reading request {request}"))?;
+    let Some(first) = details.first() else {
+        return Ok(None);
+    };
+    let rendered_pages = store.rendered(request).await?.map(|(_, pages)| pages);
+    let result = RequestResult {
+        request: request_info(intake, blobs, users, first),
+        recipients: details
+            .iter()
+            .map(|detail| recipient_result(address, detail, rendered_pages))
+            .collect(),
+    };
+    let to = result.request.sender.clone();
+    let summary = summary_word(&result.recipients);
+    let message = (!to.is_empty()).then(|| {
+        let headers = ReceiptHeaders {
+            from: from.to_owned(),
+            to: to.clone(),
+            message_id: new_message_id("result", &request.0.to_string(), from, now),
+            date: mail_date(now),
+        };
+        result_receipt(&result, &headers, None)
+    });
+    let outgoing = message.as_ref().map(|message| NewOutgoing {
+        kind: "result",
+        rcpt_to: &to,
+        message,
+    });
+    let Some(id) = store
+        .queue_receipt(request, outgoing.as_ref(), now)
+        .await
+        .with_context(|| format!("queuing the receipt of request {request}"))?
+    else {
+        // Receipted meanwhile, or a delivery was retried: nothing to do now.
+        return Ok(None);
+    };
+    match id {
+        Some(id) => info!(
+            request = request.0,
+            outgoing = id.0,
+            summary,
+            "receipt queued"
+        ),
+        None => warn!(
+            request = request.0,
+            "request finished, but it names no sender to send a receipt to"
+        ),
+    }
+    Ok(Some(QueuedReceipt {
+        request: request.0,
+        outgoing: id.map(|id| id.0),
+        to,
+        summary,
+    }))
+}
+
+fn summary_word(recipients: &[RecipientResult]) -> &'static str {
+    let sent = recipients
+        .iter()
+        .filter(|r| r.status == FaxStatus::Sent)
+        .count();
+    if sent == recipients.len() && sent > 0 {
+        "sent"
+    } else if sent > 0 {
+        "partly-sent"
+    } else {
+        "failed"
+    }
+}
+
+/// Tries after which a mail that keeps failing for now is given up.
+pub const MAX_TRIES: u32 = 12;
+
+/// How long to wait after the `tries`-th failed try: one minute, doubling, at most
+/// four hours (a mail server down for a day is tried about a dozen times).
+pub fn backoff(tries: u32) -> Duration {
+    let minutes = 1u64 << tries.saturating_sub(1).min(8);
+    Duration::from_secs((minutes * 60).min(4 * 3600))
+}
+
+/// Whether a send failure is for good: the server refused with a 5xx reply.
+fn permanent(error: &mail_net::Error) -> bool {
+    matches!(error, mail_net::Error::Refused { reply, .. } if reply.starts_with('5'))
+}
+
+/// One try of a queued mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendResult {
+    /// The outgoing mail.
+    pub id: i64,
+    /// Its recipient.
+    pub to: String,
+    /// `sent`, `retry` (failed for now) or `failed` (given up).
+    pub result: &'static str,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Sends due queued mail through `smtp`; one result per mail tried.
+pub async fn send_queued(
+    store: &Store,
+    smtp: &mail_net::SmtpConfig,
+    now: impl Fn() -> Timestamp,
+) -> anyhow::Result<Vec<SendResult>> {
+    let mut results = Vec::new();
+    // Held long enough for every step of one send to time out.
+    let hold = Duration::from_secs(smtp.timeout_seconds.saturating_mul(6).max(60));
+    loop {
+        let claimed = store
+            .claim_outgoing(now(), hold, 20)
+            .await
+            .context("claiming queued mail")?;
+        if claimed.is_empty() {
+            return Ok(results);
+        }
+        for mail in claimed {
+            let envelope = mail_net::smtp::Envelope {
+                from: smtp.from.clone(),
+                to: vec![mail.rcpt_to.clone()],
+            };
+            let sent = mail_net::smtp::send_mail(smtp, &envelope, &mail.message).await;
+            let (result, error) = match sent {
+                Ok(()) => {
+                    store.outgoing_tried(mail.id, Ok(()), now()).await?;
+                    info!(outgoing = mail.id.0, kind = %mail.kind, "mail sent");
+                    ("sent", None)
+                }
+                Err(error) => {
+                    let text = error.to_string();
+                    let tries = mail.tries + 1;
+                    let give_up = permanent(&error) || tries >= MAX_TRIES;
+                    let retry_at = (!give_up).then(|| now().plus(backoff(tries)));
+                    store
+                        .outgoing_tried(mail.id, Err((&text, retry_at)), now())
+                        .await?;
+                    if give_up {
+                        warn!(outgoing = mail.id.0, tries, error = %text, "mail given up");
+                        ("failed", Some(text))
+                    } else {
+                        warn!(outgoing = mail.id.0, tries, error = %text, "mail to be tried again");
+                        ("retry", Some(text))
+                    }
+                }
+            };
+            results.push(SendResult {
+                id: mail.id.0,
+                to: mail.rcpt_to,
+                result,
+                error,
+            });
+        }
+    }
+}
+
+/// Options of `faxgate mail send-receipts`.
+#[derive(Debug, clap::Args)]
+pub struct SendReceiptsArgs {
+    /// One pass (queue the receipts of finished requests, send what is due), then exit
+    /// (the only mode the command line offers; the daemon does it continually).
+    #[arg(long, required = true)]
+    once: bool,
+    /// The configuration file ([smtp], [intake], [address], [store]) and the store.
+    #[command(flatten)]
+    store: crate::queue_cmd::StoreArgs,
+}
+
+/// What one pass did, as `--json` prints it.
+#[derive(Debug, Serialize)]
+struct PassReport {
+    queued: Vec<QueuedReceipt>,
+    tried: Vec<SendResult>,
+    /// Queued mail left unsent because no [smtp] host is configured.
+    unsent: bool,
+}
+
+/// Runs `faxgate mail send-receipts --once`.
+pub fn run(args: &SendReceiptsArgs) -> anyhow::Result<bool> {
+    let _ = args.once;
+    let config = args.store.config()?;
+    let settings = args.store.settings()?;
+    let address = AddressSettings::new(&config.address).context("[address]")?;
+    let intake = Intake::new(config.intake.clone(), address.clone()).context("[intake]")?;
+    let from = crate::intake::receipt_from(&config);
+    let report = crate::queue_cmd::block_on(async {
+        let store = settings.open().await?;
+        let blobs = BlobStore::open(settings.blob_dir())?;
+        let now = crate::queue_cmd::now;
+        let queued = queue_receipts(&store, &blobs, &intake, &address, &from, now()).await?;
+        let (tried, unsent) = if config.smtp.is_enabled() {
+            (send_queued(&store, &config.smtp, now).await?, false)
+        } else {
+            (Vec::new(), true)
+        };
+        store.close().await;
+        Ok(PassReport {
+            queued,
+            tried,
+            unsent,
+        })
+    })?;
+    if args.store.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(true);
+    }
+    for receipt in &report.queued {
+        match receipt.outgoing {
+            Some(id) => println!(
+                "request {}: receipt ({}) queued as mail {id} to {}",
+                receipt.request, receipt.summary, receipt.to
+            ),
+            None => println!(
+                "request {}: finished ({}), no sender address to send a receipt to",
+                receipt.request, receipt.summary
+            ),
+        }
+    }
+    for tried in &report.tried {
+        match &tried.error {
+            None => println!("mail {} to {}: sent", tried.id, tried.to),
+            Some(error) if tried.result == "retry" => {
+                println!(
+                    "mail {} to {}: will be tried again: {error}",
+                    tried.id, tried.to
+                )
+            }
+            Some(error) => println!("mail {} to {}: given up: {error}", tried.id, tried.to),
+        }
+    }
+    if report.unsent {
+        println!("no [smtp] host configured: queued mail is not sent");
+    }
+    let count = |result: &str| report.tried.iter().filter(|t| t.result == result).count();
+    println!(
+        "{} receipt(s) queued, {} mail(s) sent, {} to retry, {} given up",
+        report.queued.len(),
+        count("sent"),
+        count("retry"),
+        count("failed")
+    );
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_to_four_hours() {
+        assert_eq!(backoff(1), Duration::from_secs(60));
+        assert_eq!(backoff(2), Duration::from_secs(120));
+        assert_eq!(backoff(5), Duration::from_secs(16 * 60));
+        assert_eq!(backoff(9), Duration::from_secs(4 * 3600));
+        assert_eq!(backoff(40), Duration::from_secs(4 * 3600));
+    }
+
+    #[test]
+    fn only_5xx_refusals_are_permanent() {
+        let refused = |reply: &str| mail_net::Error::Refused {
+            command: "RCPT TO".into(),
+            reply: reply.into(),
+        };
+        assert!(permanent(&refused("550 5.1.1 no such user")));
+        assert!(!permanent(&refused("451 4.3.0 try later")));
+        assert!(!permanent(&mail_net::Error::Timeout("reading".into())));
+    }
+}
