@@ -314,8 +314,144 @@ impl mail_net::smtpd::EnvelopeSink for MailPipeline {
 
 #[cfg(test)]
 mod tests {
-    use super::{mail_date, new_message_id};
-    use fax_queue::Timestamp;
+    use super::{MailPipeline, mail_date, new_message_id};
+    use fax_queue::{
+        BlobStore, DeliveryFilter, DestinationKind, Locale, NewUser, OutgoingState, Store,
+        Timestamp,
+    };
+    use mail_net::smtpd::{Envelope, EnvelopeSink};
+
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A pipeline on a fresh SQLite store whose one user, li@example.com, may fax by
+    /// mail anywhere.
+    async fn pipeline(name: &str) -> (MailPipeline, Scratch) {
+        let dir =
+            std::env::temp_dir().join(format!("faxgate-intake-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.expect("store");
+        store
+            .add_user(
+                &NewUser {
+                    display_name: "Li".into(),
+                    emails: vec!["li@example.com".parse().expect("address")],
+                    permissions: "email".parse().expect("permissions"),
+                    max_destination: DestinationKind::International,
+                    fax_id: None,
+                    locale: Locale::En,
+                    pin: None,
+                },
+                "test",
+                Timestamp(0),
+            )
+            .await
+            .expect("user");
+        let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
+        let config = crate::config::Config::default();
+        let pipeline = MailPipeline::new(store, blobs, &config).expect("pipeline");
+        (pipeline, Scratch(dir))
+    }
+
+    fn envelope(from: &str) -> Envelope {
+        Envelope {
+            peer: "127.0.0.1:2525".parse().expect("address"),
+            helo: "client".into(),
+            mail_from: from.into(),
+            rcpt_to: vec!["fax@example.com".into()],
+            tls: true,
+        }
+    }
+
+    fn mail(from: &str, subject: &str, extra: &str) -> Vec<u8> {
+        format!(
+            "From: {from}\r\nTo: fax@example.com\r\nSubject: {subject}\r\n\
+             Message-ID: <{subject}.{from}>\r\n{extra}MIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+             --b\r\nContent-Type: text/plain; name=a.txt\r\n\
+             Content-Disposition: attachment; filename=a.txt\r\n\r\nfax me\r\n--b--\r\n"
+        )
+        .into_bytes()
+    }
+
+    async fn counts(pipeline: &MailPipeline) -> (usize, usize, usize) {
+        let store = &pipeline.store;
+        (
+            store.intake_entries(None).await.expect("ledger").len(),
+            store
+                .deliveries(&DeliveryFilter::default())
+                .await
+                .expect("jobs")
+                .len(),
+            store
+                .outgoing_mail(Some(OutgoingState::Queued))
+                .await
+                .expect("outgoing")
+                .len(),
+        )
+    }
+
+    #[tokio::test]
+    async fn listener_mail_becomes_one_request_however_often_it_is_sent() {
+        let (pipeline, _dir) = pipeline("listener").await;
+        let raw = mail("li@example.com", "86-755-83235170; 86-10-12345678", "");
+        for _ in 0..2 {
+            pipeline
+                .deliver(&envelope("li@example.com"), &raw)
+                .await
+                .expect("delivered");
+        }
+        assert_eq!(counts(&pipeline).await, (1, 2, 0));
+        let entries = pipeline.store.intake_entries(None).await.expect("ledger");
+        assert_eq!(entries[0].verdict, "accepted");
+        assert_eq!(entries[0].mailbox, "smtpd");
+        assert!(entries[0].request.is_some());
+    }
+
+    #[tokio::test]
+    async fn problems_are_answered_and_strangers_and_robots_are_not() {
+        let (pipeline, _dir) = pipeline("problems").await;
+        let bad = mail("li@example.com", "please fax this", "");
+        pipeline
+            .deliver(&envelope("li@example.com"), &bad)
+            .await
+            .expect("delivered");
+        assert_eq!(counts(&pipeline).await, (1, 0, 1));
+        let queued = pipeline.store.outgoing_mail(None).await.expect("outgoing");
+        assert_eq!(queued[0].kind, "problem");
+        assert_eq!(queued[0].rcpt_to, "li@example.com");
+        let text = String::from_utf8_lossy(&queued[0].message).into_owned();
+        assert!(
+            text.contains("In-Reply-To: <please fax this.li@example.com>"),
+            "{text}"
+        );
+
+        let stranger = mail("eve@example.com", "86-755-83235170", "");
+        pipeline
+            .deliver(&envelope("eve@example.com"), &stranger)
+            .await
+            .expect("delivered");
+        let robot = mail(
+            "li@example.com",
+            "86-10-12345678",
+            "Auto-Submitted: auto-replied\r\n",
+        );
+        pipeline
+            .deliver(&envelope(""), &robot)
+            .await
+            .expect("delivered");
+        // Both recorded, neither faxed nor answered.
+        assert_eq!(counts(&pipeline).await, (3, 0, 1));
+        let entries = pipeline.store.intake_entries(None).await.expect("ledger");
+        assert_eq!(entries[1].verdict, "unauthorized");
+        assert_eq!(entries[2].verdict, "ignored");
+    }
 
     #[test]
     fn mail_date_is_rfc5322_utc() {

@@ -431,6 +431,87 @@ mod tests {
         assert_eq!(backoff(40), Duration::from_secs(4 * 3600));
     }
 
+    fn detail(state: DeliveryState, resume_page: u32, result: &str) -> DeliveryDetail {
+        use fax_queue::*;
+        DeliveryDetail {
+            delivery: Delivery {
+                id: DeliveryId(7),
+                request: RequestId(3),
+                destination: "86-755-83235170|AF00000002/Acme|Wang".into(),
+                state,
+                priority: 0,
+                next_attempt_at: Timestamp(0),
+                dials: 2,
+                tries: 1,
+                attempts: 2,
+                resume_page,
+                total_pages: Some(3),
+                window_start: Timestamp(0),
+                result: Some(result.into()),
+                result_code: None,
+                finished_at: Some(Timestamp(90_000)),
+                lease_owner: None,
+                lease_until: None,
+                cancel_requested: false,
+            },
+            request: Request {
+                id: RequestId(3),
+                user: None,
+                source: Source::Email,
+                sender: "li@example.com".into(),
+                subject: "s".into(),
+                documents: Vec::new(),
+                raw_mail: None,
+                created_at: Timestamp(0),
+            },
+            attempts: vec![Attempt {
+                id: AttemptId(1),
+                delivery: DeliveryId(7),
+                line: "sip".into(),
+                worker: "w".into(),
+                started_at: Timestamp(10_000),
+                ended_at: Some(Timestamp(75_500)),
+                pages_sent: Some(1),
+                pages_total: Some(3),
+                bit_rate: Some(9600),
+                ecm: Some(true),
+                remote_ident: Some("+86 755 8323 5170".into()),
+                t30_code: Some(0),
+                outcome: Some("fax-failure".into()),
+                reason: Some(result.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn recipient_result_reads_the_subject_entry_and_the_last_call() {
+        let address = AddressSettings::new(&Default::default()).expect("address");
+        let failed = recipient_result(
+            &address,
+            &detail(DeliveryState::Failed, 1, "page 2 not confirmed"),
+            None,
+        );
+        assert_eq!(failed.name1.as_deref(), Some("Acme"));
+        assert_eq!(failed.name2.as_deref(), Some("Wang"));
+        assert_eq!(failed.number.as_deref(), Some("86-755-83235170"));
+        assert_eq!(failed.fax_id.as_deref(), Some("AF00000002"));
+        assert_eq!(failed.status, FaxStatus::Failed);
+        assert_eq!((failed.pages_sent, failed.pages_total), (1, 3));
+        assert_eq!(failed.duration_seconds, 65);
+        assert_eq!(failed.bit_rate, Some(9600));
+        assert_eq!(
+            failed.remote_station_id.as_deref(),
+            Some("+86 755 8323 5170")
+        );
+        assert_eq!(failed.attempts, 2);
+        assert_eq!(failed.reason.as_deref(), Some("page 2 not confirmed"));
+
+        let sent = recipient_result(&address, &detail(DeliveryState::Sent, 3, "ok"), None);
+        assert_eq!(sent.status, FaxStatus::Sent);
+        assert_eq!((sent.pages_sent, sent.pages_total), (3, 3));
+        assert_eq!(sent.reason, None);
+    }
+
     #[test]
     fn only_5xx_refusals_are_permanent() {
         let refused = |reply: &str| mail_net::Error::Refused {
