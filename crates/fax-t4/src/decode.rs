@@ -6,7 +6,9 @@ use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
     RUNS_FAST, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
 };
-use crate::runs::{ChangeList, ROW_WORDS, RowWords, paint_words, take_words};
+use crate::runs::{
+    ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, paint_words, take_words,
+};
 use crate::{Bitmap, Error, Resolution, Scheme};
 
 /// Bounds on what a decoder will build, whatever the data claims.
@@ -304,11 +306,6 @@ fn resync(r: &mut BitReader<'_>) -> bool {
     }
 }
 
-/// A reference line with more changes than one per this many pixels is decoded as
-/// dense (see [`LineDecoder::decode_2d`]): a dithered page has one per 2 to 3 pixels, a
-/// page of text about one per 50.
-const DENSE_LINE_PIXELS_PER_CHANGE: u32 = 6;
-
 /// A line could not be decoded. Where and why does not matter to the caller: T.4
 /// handles every error the same way (drop the line, find the next EOL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,7 +538,7 @@ impl LineDecoder {
         // Against a reference line of many short runs (halftone, dithering) the line is
         // coded much the same, and its decoding runs best with other trade-offs.
         let dense =
-            self.reference.as_slice().len() > (self.width / DENSE_LINE_PIXELS_PER_CHANGE) as usize;
+            self.reference.as_slice().len() > (self.width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
         let decoded = if dense {
             self.decode_2d_with::<true>(&mut r)
         } else {

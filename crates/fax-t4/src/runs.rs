@@ -130,20 +130,38 @@ pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) -> 
         return 0..0;
     };
     let first = (first / 64) as usize;
+    // Rows of many short runs (halftone, dithering) rarely cross a word boundary within
+    // a span, which a branch then predicts well; on text they cross as the edges fall.
+    let last = if changes.len() > (width / DENSE_ROW_PIXELS_PER_CHANGE) as usize {
+        paint_spans::<true>(changes, width, words)
+    } else {
+        paint_spans::<false>(changes, width, words)
+    };
+    first.min(last)..last + 1
+}
+
+/// A row with more changes than one per this many pixels is painted as dense (see
+/// [`paint_words`]): a dithered page has one per 2 to 3 pixels, a page of text about one
+/// per 50.
+pub(crate) const DENSE_ROW_PIXELS_PER_CHANGE: u32 = 6;
+
+/// [`paint_words`] for a `DENSE` row or not; returns the index of the last word written.
+#[inline(always)]
+fn paint_spans<const DENSE: bool>(changes: &[u32], width: u32, words: &mut RowWords) -> usize {
     let mut painter = Painter::new();
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0], pair[1].min(width));
         if start >= width {
-            return first.min(painter.word)..painter.word + 1;
+            return painter.word;
         }
-        painter.span(words, start, end);
+        painter.span::<DENSE>(words, start, end);
     }
     if let [start] = pairs.remainder() {
         // An odd list: black runs to the end of the row.
-        painter.span(words, *start, width);
+        painter.span::<DENSE>(words, *start, width);
     }
-    first.min(painter.word)..painter.word + 1
+    painter.word
 }
 
 /// Sets spans, left to right, in a zeroed row of words: most runs on a page fit in one.
@@ -166,7 +184,7 @@ impl Painter {
     /// Sets pixels [start, end) (below [`crate::bitmap::MAX_WIDTH`]); spans come in
     /// increasing order and do not overlap.
     #[inline(always)]
-    fn span(&mut self, words: &mut RowWords, start: u32, end: u32) {
+    fn span<const DENSE: bool>(&mut self, words: &mut RowWords, start: u32, end: u32) {
         if start >= end {
             return;
         }
@@ -177,6 +195,12 @@ impl Painter {
         let tail = u64::MAX << (63 - (end - 1) % 64);
         // A new word starts from nothing; spans never come back to an earlier one.
         let acc = if first == self.word { self.acc } else { 0 };
+        if DENSE && first == last {
+            self.acc = acc | (head & tail);
+            self.word = last;
+            words[last] = self.acc;
+            return;
+        }
         // Whether the span crosses into a later word depends on where the picture's
         // edges fall, so it is selected, not branched on: both words are stored either
         // way (the same word twice when it does not cross).
