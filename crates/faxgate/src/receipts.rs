@@ -334,7 +334,7 @@ pub async fn send_queued(
 #[derive(Debug, clap::Args)]
 pub struct SendReceiptsArgs {
     /// One pass (queue the receipts of finished requests, send what is due), then exit
-    /// (the only mode the command line offers; the daemon does it continually).
+    /// (the only mode the command line offers).
     #[arg(long, required = true)]
     once: bool,
     /// The configuration file ([smtp], [intake], [address], [store]) and the store.
