@@ -512,6 +512,119 @@ mod tests {
         assert_eq!(sent.reason, None);
     }
 
+    /// A one-shot SMTP server on loopback that refuses every recipient with `rcpt`.
+    fn refusing_server(rcpt: &'static str) -> u16 {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut writer = stream;
+            let _ = writer.write_all(b"220 test ESMTP\r\n");
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let command = line.to_ascii_uppercase();
+                let reply = if command.starts_with("EHLO") {
+                    "250 test\r\n".to_owned()
+                } else if command.starts_with("RCPT") {
+                    format!("{rcpt}\r\n")
+                } else if command.starts_with("QUIT") {
+                    let _ = writer.write_all(b"221 bye\r\n");
+                    return;
+                } else {
+                    "250 ok\r\n".to_owned()
+                };
+                let _ = writer.write_all(reply.as_bytes());
+                line.clear();
+            }
+        });
+        port
+    }
+
+    async fn queued_store(name: &str) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "faxgate-receipts-unit-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.expect("store");
+        let raw = fax_queue::BlobRef::of(name.as_bytes());
+        let reply = NewOutgoing {
+            kind: "problem",
+            rcpt_to: "li@example.com",
+            message: b"Subject: x\r\n\r\nbody\r\n",
+        };
+        store
+            .take_in_mail(
+                &fax_queue::NewIntake {
+                    mailbox: "test",
+                    uidl: "1",
+                    message_id: "",
+                    raw_blob: &raw,
+                    size: 1,
+                    verdict: "bad-subject",
+                    request: None,
+                },
+                None,
+                Some(&reply),
+                Timestamp(1_000),
+            )
+            .await
+            .expect("queued");
+        (store, dir)
+    }
+
+    fn smtp(port: u16) -> mail_net::SmtpConfig {
+        mail_net::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: mail_net::TlsMode::None,
+            from: "fax@example.com".into(),
+            timeout_seconds: 10,
+            ..mail_net::SmtpConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn temporary_failures_wait_and_permanent_ones_give_up() {
+        let now = || Timestamp(2_000);
+        let (store, dir) = queued_store("temporary").await;
+        let tried = send_queued(&store, &smtp(refusing_server("451 4.3.0 later")), now)
+            .await
+            .expect("pass");
+        assert_eq!(tried.len(), 1);
+        assert_eq!(tried[0].result, "retry");
+        let mail = &store.outgoing_mail(None).await.expect("outgoing")[0];
+        assert_eq!(mail.state, fax_queue::OutgoingState::Queued);
+        assert_eq!(mail.tries, 1);
+        assert_eq!(mail.next_attempt_at, Timestamp(2_000 + 60_000));
+        // Not due again within the backoff.
+        let again = send_queued(&store, &smtp(1), now).await.expect("pass");
+        assert!(again.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let (store, dir) = queued_store("permanent").await;
+        let tried = send_queued(
+            &store,
+            &smtp(refusing_server("550 5.1.1 no such user")),
+            now,
+        )
+        .await
+        .expect("pass");
+        assert_eq!(tried[0].result, "failed");
+        let mail = &store.outgoing_mail(None).await.expect("outgoing")[0];
+        assert_eq!(mail.state, fax_queue::OutgoingState::Failed);
+        assert!(
+            mail.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("550"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn only_5xx_refusals_are_permanent() {
         let refused = |reply: &str| mail_net::Error::Refused {
