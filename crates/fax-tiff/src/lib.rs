@@ -7,6 +7,7 @@
 //! PackBits and uncompressed, in either fill order and either photometric interpretation.
 //! [`Writer`] produces TIFF Class F: one strip per page, little-endian, the fax tags
 //! (resolution, page number, received-fax quality) set the way fax software expects them.
+//! [`tiff_to_pdf`] turns a fax TIFF into a PDF of the same pages (T.6 coded images).
 //!
 //! This crate never does I/O and never reads a clock: bytes come in, bytes go out, and a
 //! date for the `DateTime` tag is the caller's to supply. It never panics on input and
@@ -18,11 +19,13 @@
 mod error;
 mod ifd;
 mod packbits;
+pub mod pdf;
 mod read;
 mod tags;
 mod write;
 
 pub use error::Error;
+pub use pdf::tiff_to_pdf;
 pub use read::{
     Compression, DecodedPage, FillOrder, Limits, PageInfo, Photometric, Reader, ResolutionUnit,
 };
