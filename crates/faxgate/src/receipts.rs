@@ -6,7 +6,9 @@
 //! names and number of its Subject entry, fax ID, status, pages, time on the line,
 //! rate, remote station, calls, reason), composes `mail_message::receipt::
 //! result_receipt` and queues it in the outgoing mail table in the transaction that
-//! marks the request receipted: exactly one receipt per request, crash or not.
+//! marks the request receipted: exactly one receipt per request, crash or not. With
+//! `[intake] receipt_attach_pages = true` the pages as rendered for sending (the
+//! request's fax TIFF) go with it as one PDF (`fax_tiff::tiff_to_pdf`).
 //!
 //! [`send_queued`] sends due queued mail (receipts and problem receipts of the intake)
 //! with `mail_net::send_mail`: a temporary failure (4xx, a connection or TLS error, a
@@ -179,7 +181,15 @@ async fn queue_one(
     let Some(first) = details.first() else {
         return Ok(None);
     };
-    let rendered_pages = store.rendered(request).await?.map(|(_, pages)| pages);
+    let rendered = store.rendered(request).await?;
+    let rendered_pages = rendered.as_ref().map(|(_, pages)| *pages);
+    let pages_pdf = if intake.config().receipt_attach_pages {
+        rendered
+            .as_ref()
+            .and_then(|(blob, _)| pages_pdf(blobs, blob, request))
+    } else {
+        None
+    };
     let result = RequestResult {
         request: request_info(intake, blobs, users, first),
         recipients: details
@@ -196,7 +206,7 @@ async fn queue_one(
             message_id: new_message_id("result", &request.0.to_string(), from, now),
             date: mail_date(now),
         };
-        result_receipt(&result, &headers, None)
+        result_receipt(&result, &headers, pages_pdf.as_deref())
     });
     let outgoing = message.as_ref().map(|message| NewOutgoing {
         kind: "result",
@@ -229,6 +239,23 @@ async fn queue_one(
         to,
         summary,
     }))
+}
+
+/// The request's rendered fax as one PDF, for `[intake] receipt_attach_pages`. A fax
+/// that cannot be read back is left out (and logged): the receipt matters more than
+/// its attachment.
+fn pages_pdf(blobs: &BlobStore, blob: &fax_queue::BlobRef, request: RequestId) -> Option<Vec<u8>> {
+    let converted = blobs
+        .get(blob)
+        .context("reading the rendered fax")
+        .and_then(|tiff| fax_tiff::tiff_to_pdf(&tiff).context("converting it to PDF"));
+    match converted {
+        Ok(pdf) => Some(pdf),
+        Err(error) => {
+            warn!(request = request.0, error = %format!("{error:#}"), "receipt sent without the pages");
+            None
+        }
+    }
 }
 
 fn summary_word(recipients: &[RecipientResult]) -> &'static str {
@@ -623,6 +650,144 @@ mod tests {
                 .is_some_and(|e| e.contains("550"))
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A mailed request for two recipients, its fax rendered (two pages, MH) and both
+    /// deliveries cancelled, so it is final and awaits its receipt.
+    async fn finished_request(dir: &std::path::Path) -> (Store, BlobStore, Vec<u8>) {
+        use fax_queue::{DeliveryFilter, DestinationKind, Locale, NewUser};
+        let store = Store::open_data_dir(dir).await.expect("store");
+        store
+            .add_user(
+                &NewUser {
+                    display_name: "Li".into(),
+                    emails: vec!["li@example.com".parse().expect("address")],
+                    permissions: "email".parse().expect("permissions"),
+                    max_destination: DestinationKind::International,
+                    fax_id: None,
+                    locale: Locale::En,
+                    pin: None,
+                },
+                "test",
+                Timestamp(0),
+            )
+            .await
+            .expect("user");
+        let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
+        let pipeline = crate::intake::MailPipeline::new(
+            store.clone(),
+            blobs.clone(),
+            &crate::config::Config::default(),
+        )
+        .expect("pipeline");
+        let raw = "From: li@example.com\r\nTo: fax@example.com\r\n\
+                   Subject: 86-755-83235170; 86-10-12345678\r\nMessage-ID: <pdf@example.com>\r\n\
+                   MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+                   --b\r\nContent-Type: text/plain; name=a.txt\r\n\
+                   Content-Disposition: attachment; filename=a.txt\r\n\r\nfax me\r\n--b--\r\n";
+        pipeline
+            .take_in("test", "1", raw.as_bytes(), &Envelope::default())
+            .await
+            .expect("taken in");
+        let deliveries = store
+            .deliveries(&DeliveryFilter::default())
+            .await
+            .expect("jobs");
+        assert_eq!(deliveries.len(), 2);
+        let mut pages = Vec::new();
+        for resolution in [fax_t4::Resolution::FINE, fax_t4::Resolution::STANDARD] {
+            let mut page = fax_t4::Bitmap::new(1728, 100, resolution).expect("page");
+            for x in 200..900 {
+                page.set(x, 50, true);
+            }
+            pages.push(page);
+        }
+        let tiff = fax_tiff::write(
+            &pages,
+            fax_tiff::PageEncoding::Ccitt(fax_t4::Scheme::Mh),
+            &fax_tiff::WriteOptions::default(),
+        )
+        .expect("tiff");
+        let blob = blobs.put(&tiff).expect("blob");
+        store
+            .set_rendered(deliveries[0].request, &blob, 2)
+            .await
+            .expect("rendered");
+        for delivery in &deliveries {
+            store
+                .cancel(delivery.id, "test", Timestamp(5_000))
+                .await
+                .expect("cancelled");
+        }
+        (store, blobs, tiff)
+    }
+
+    fn unbase64(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut bits, mut count) = (0u32, 0);
+        for byte in text.bytes() {
+            let value = match byte {
+                b'A'..=b'Z' => byte - b'A',
+                b'a'..=b'z' => byte - b'a' + 26,
+                b'0'..=b'9' => byte - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => continue,
+            };
+            bits = bits << 6 | u32::from(value);
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+            }
+        }
+        out
+    }
+
+    async fn receipt_with(attach: bool, name: &str) -> (String, Vec<u8>) {
+        let dir = std::env::temp_dir().join(format!(
+            "faxgate-receipts-unit-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, blobs, tiff) = finished_request(&dir).await;
+        let address = AddressSettings::new(&Default::default()).expect("address");
+        let mut config = mail_message::IntakeConfig::default();
+        config.receipt_attach_pages = attach;
+        let intake = Intake::new(config, address.clone()).expect("intake");
+        let queued = queue_receipts(
+            &store,
+            &blobs,
+            &intake,
+            &address,
+            "fax@example.com",
+            Timestamp(9_000),
+        )
+        .await
+        .expect("queued");
+        assert_eq!(queued.len(), 1);
+        let mail = store.outgoing_mail(None).await.expect("outgoing");
+        let message = String::from_utf8_lossy(&mail[0].message).into_owned();
+        let _ = std::fs::remove_dir_all(&dir);
+        (message, tiff)
+    }
+
+    #[tokio::test]
+    async fn the_sent_pages_go_with_the_receipt_as_one_pdf_only_when_configured() {
+        let (message, tiff) = receipt_with(true, "attach").await;
+        assert!(message.contains("application/pdf"), "{message}");
+        assert!(message.contains("fax.pdf"));
+        let pdf = fax_tiff::tiff_to_pdf(&tiff).expect("pdf");
+        // The attachment is the PDF of the rendered fax.
+        let part = message
+            .split("--=_faxgate_receipt")
+            .find(|part| part.contains("fax.pdf"))
+            .expect("the PDF part");
+        let body = part.split("\r\n\r\n").nth(1).expect("the part's body");
+        assert_eq!(unbase64(body), pdf);
+
+        let (message, _) = receipt_with(false, "no-attach").await;
+        assert!(!message.contains("application/pdf"));
     }
 
     #[test]
