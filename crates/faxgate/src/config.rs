@@ -72,7 +72,16 @@ pub enum LineKind {
     /// T.38 (UDPTL over UDP) straight to one far end.
     #[default]
     T38,
+    /// faxgate's own answering fax terminal on loopback: each call is a real T.30 call
+    /// over T.38 to it, and what it receives is filed under the data directory
+    /// (`virtual/<line>/`). A fax machine in a box, for demos and trials.
+    Virtual,
 }
+
+/// How many times faster than a phone line a virtual line's calls run unless
+/// `realtime` is set: both ends are faxgate's, so every timer and the modem pacing
+/// scale together.
+pub const VIRTUAL_SPEED: u32 = 20;
 
 /// How the training check crosses a T.38 network (T38FaxRateManagement).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -123,6 +132,10 @@ pub struct LineConfig {
     /// Give up on a call after this many seconds.
     #[serde(default = "call_timeout")]
     pub call_timeout_seconds: u64,
+    /// Virtual lines: pace calls like a phone line instead of running them as fast as
+    /// the terminals allow.
+    #[serde(default)]
+    pub realtime: bool,
 }
 
 fn one() -> u32 {
@@ -202,6 +215,10 @@ impl LineConfig {
             local_tcf: self.tcf == TcfConfig::Local,
             t38_version: self.t38_version,
             max_rate: self.max_rate,
+            speed: match self.kind {
+                LineKind::Virtual if !self.realtime => VIRTUAL_SPEED,
+                _ => 1,
+            },
         }
     }
 
@@ -216,6 +233,11 @@ impl LineConfig {
             LineKind::T38 => {
                 if self.remote.as_deref().is_none_or(str::is_empty) {
                     bail!("a T.38 line needs remote = \"HOST:PORT\"");
+                }
+            }
+            LineKind::Virtual => {
+                if self.remote.is_some() {
+                    bail!("a virtual line calls its own terminal: remove remote");
                 }
             }
         }

@@ -6,7 +6,7 @@
 //! work`), which also follows the confirmed pages and can hang up.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,10 @@ pub struct CallOptions {
     pub t38_version: u8,
     /// The highest bit rate offered (14400, 9600, 4800 or 2400).
     pub max_rate: u32,
+    /// How many times faster than a phone line the call runs (1: real time). Both ends
+    /// of a call must agree: every T.30 timer and the modem pacing run on this clock,
+    /// which only makes sense when both are faxgate's own (the virtual line).
+    pub speed: u32,
 }
 
 /// What a driver of queued calls uses to follow a call and stop it.
@@ -218,12 +222,7 @@ pub fn send_when_polled(file: &Path, listen: &str, options: &CallOptions) -> Res
 }
 
 /// Calls `remote`, polls its document and writes it to `output`.
-pub fn poll(
-    remote: &str,
-    local_port: u16,
-    output: &PathBuf,
-    options: &CallOptions,
-) -> Result<bool> {
+pub fn poll(remote: &str, local_port: u16, output: &Path, options: &CallOptions) -> Result<bool> {
     let remote = resolve(remote)?;
     let socket = calling_socket(remote, &Local::Port(local_port))?;
     let engine = Engine::receiver(engine_config(Role::Caller, options));
@@ -238,7 +237,7 @@ pub fn poll(
 
 /// Waits for a T.38 call on `listen` and writes the fax to `output`. Returns whether a
 /// fax was received completely.
-pub fn receive(listen: &str, output: &PathBuf, options: &CallOptions) -> Result<bool> {
+pub fn receive(listen: &str, output: &Path, options: &CallOptions) -> Result<bool> {
     let address = resolve(listen)?;
     let socket = UdpSocket::bind(address).with_context(|| format!("cannot bind UDP {address}"))?;
     let engine = Engine::receiver(engine_config(Role::Answerer, options));
@@ -249,6 +248,20 @@ pub fn receive(listen: &str, output: &PathBuf, options: &CallOptions) -> Result<
     }
     report(&outcome)?;
     Ok(outcome.status == Status::Ok && !pages.is_empty())
+}
+
+/// Answers one T.38 call on `socket` (already bound, so the caller can be told where)
+/// and receives the fax: the virtual line's terminal.
+/// Setting `hang_up` gives up waiting (the caller could not call).
+pub fn answer(socket: UdpSocket, options: &CallOptions, hang_up: &AtomicBool) -> Result<CallEnd> {
+    let engine = Engine::receiver(engine_config(Role::Answerer, options));
+    let terminal = Terminal::new(engine, terminal_config(options)).context("T.38 settings")?;
+    let mut ignore = |_| {};
+    let control = CallControl {
+        on_progress: &mut ignore,
+        hang_up,
+    };
+    run(socket, None, terminal, options, Some(control))
 }
 
 fn report(outcome: &Outcome) -> Result<()> {
@@ -266,7 +279,11 @@ fn run(
     options: &CallOptions,
     mut control: Option<CallControl<'_>>,
 ) -> Result<CallEnd> {
-    let clock = Instant::now();
+    let started = Instant::now();
+    let speed = options.speed.max(1);
+    // The call's clock: real time, or faster for an unpaced call between two of
+    // faxgate's own terminals.
+    let clock = || started.elapsed() * speed;
     let mut buf = vec![0u8; 65536];
     let mut pages = Vec::new();
     let mut outcome = None;
@@ -278,7 +295,7 @@ fn run(
         terminal.start(Duration::ZERO);
     }
     loop {
-        let now = clock.elapsed();
+        let now = clock();
         if let Some(to) = remote {
             while let Some(datagram) = terminal.poll_datagram() {
                 socket
@@ -348,14 +365,16 @@ fn run(
         }
         let wait = terminal
             .deadline()
-            .map_or(Duration::from_millis(500), |d| d.saturating_sub(now))
-            .clamp(Duration::from_millis(1), Duration::from_millis(500));
+            .map_or(Duration::from_millis(500), |d| {
+                d.saturating_sub(now) / speed
+            })
+            .clamp(Duration::from_micros(100), Duration::from_millis(500));
         socket
             .set_read_timeout(Some(wait))
             .context("socket timeout")?;
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
-                let now = clock.elapsed();
+                let now = clock();
                 heard_far_end = true;
                 if remote.is_none() {
                     // The far end is whoever sends first.
@@ -370,12 +389,12 @@ fn run(
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                terminal.handle_timeout(clock.elapsed());
+                terminal.handle_timeout(clock());
             }
             // A previous datagram bounced (nobody listening yet): keep going.
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 refused = true;
-                terminal.handle_timeout(clock.elapsed());
+                terminal.handle_timeout(clock());
             }
             Err(e) => return Err(e).context("receiving"),
         }
@@ -384,7 +403,7 @@ fn run(
 
 /// Writes received pages as TIFF Class F with the received-fax quality tags and the
 /// sender's identifier.
-fn write_received(output: &PathBuf, pages: &[ReceivedPage], outcome: &Outcome) -> Result<()> {
+pub fn write_received(output: &Path, pages: &[ReceivedPage], outcome: &Outcome) -> Result<()> {
     let mut writer = Writer::new(WriteOptions {
         software: Some(format!("faxgate {}", env!("CARGO_PKG_VERSION"))),
         image_description: outcome.remote_ident.clone().filter(|s| !s.is_empty()),

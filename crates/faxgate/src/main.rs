@@ -21,6 +21,7 @@ mod receipts;
 mod render_edge;
 mod tiff_cmd;
 mod user_cmd;
+mod virtual_line;
 mod worker;
 
 use std::path::PathBuf;
@@ -267,6 +268,7 @@ impl CallArgs {
             local_tcf: self.tcf == TcfArg::Local,
             t38_version: self.t38_version,
             max_rate: 14_400,
+            speed: 1,
         }
     }
 }

@@ -94,6 +94,8 @@ struct WorkerContext {
     /// Where documents are unpacked for rendering: inside the data directory, which only
     /// faxgate reads, since faxes often carry private data.
     scratch_dir: PathBuf,
+    /// The data directory: virtual lines file what they receive under it.
+    data_dir: PathBuf,
     /// One rendering at a time in this worker: two channels starting recipients of one
     /// request render it once, and converters do not compete for memory.
     render_lock: Mutex<()>,
@@ -139,7 +141,8 @@ fn lines(config: &Config, args: &WorkArgs) -> anyhow::Result<Vec<Line>> {
         name: line.name.clone(),
         channels: args.channels.unwrap_or(line.channels),
         driver: match line.kind {
-            LineKind::T38 => Driver::T38(Arc::new(line.clone())),
+            // A virtual line is a T.38 line whose far end is started for each call.
+            LineKind::T38 | LineKind::Virtual => Driver::T38(Arc::new(line.clone())),
         },
         busy: 0,
     };
@@ -205,6 +208,7 @@ pub async fn work(
         address: AddressSettings::new(&config.address).context("[address]")?,
         lease,
         scratch_dir: settings.data_dir.join("tmp"),
+        data_dir: settings.data_dir.clone(),
         render_lock: Mutex::new(()),
     });
     let worker = args.worker.clone().unwrap_or_else(worker_name);
@@ -544,12 +548,22 @@ async fn t38_job(
     }
     let pages = pages.split_off(from);
     let sending = u32::try_from(pages.len()).unwrap_or(u32::MAX);
-    let Some(remote) = line.remote.clone() else {
-        bail!("line {}: no remote address", line.name);
+    let mut answering = None;
+    let remote = match line.kind {
+        LineKind::Virtual => {
+            let terminal = crate::virtual_line::Terminal::start(&context.data_dir, &line, claim)?;
+            let address = terminal.address().to_string();
+            answering = Some(terminal);
+            address
+        }
+        LineKind::T38 => match line.remote.clone() {
+            Some(remote) => remote,
+            None => bail!("line {}: no remote address", line.name),
+        },
     };
     let local = Local::Bind(line.local_bind.clone());
     let options = line.call_options();
-    debug!(pages = sending, from_page = from, "calling");
+    debug!(pages = sending, from_page = from, %remote, "calling");
     let call = tokio::task::spawn_blocking(move || {
         let mut on_progress = |pages: u32| {
             // The worker gone means the job is over anyway.
@@ -566,7 +580,20 @@ async fn t38_job(
             }),
         )
     });
-    let end = match call.await.context("the call's thread failed")? {
+    let end = call.await.context("the call's thread failed")?;
+    if let Some(terminal) = answering {
+        // What the far end filed is its own business: a failure there shows in the
+        // call's outcome, and is logged.
+        let abandon = end.as_ref().map_or(true, |end| !end.heard_far_end);
+        match terminal.finish(abandon).await {
+            Ok(Some(filed)) => info!(file = %filed.display(), "the virtual line filed the fax"),
+            Ok(None) => {}
+            Err(error) => {
+                warn!(error = %format!("{error:#}"), "the virtual line's terminal failed")
+            }
+        }
+    }
+    let end = match end {
         Ok(end) => end,
         Err(error) => {
             return Ok(Ended::Call(AttemptReport {
