@@ -39,6 +39,10 @@ pub struct Config {
     pub smtp: mail_net::SmtpConfig,
     /// `[render]`: how documents become fax pages, and the limits on converting them.
     pub render: fax_render::RenderConfig,
+    /// `[admin]`: `faxgate serve`'s status and metrics endpoint.
+    pub admin: crate::serve::AdminConfig,
+    /// `[serve]`: `faxgate serve`'s shutdown grace and receipt pace.
+    pub serve: crate::serve::ServeConfig,
 }
 
 /// The `[store]` section.
@@ -155,6 +159,27 @@ fn redundancy() -> usize {
 }
 fn call_timeout() -> u64 {
     300
+}
+
+impl LineConfig {
+    /// The line of `faxgate serve` without a config file: one virtual line.
+    pub fn default_virtual() -> LineConfig {
+        LineConfig {
+            name: "virtual".to_owned(),
+            kind: LineKind::Virtual,
+            channels: 1,
+            remote: None,
+            local_bind: "127.0.0.1:0".to_owned(),
+            ecm: true,
+            ident: "FAXGATE".to_owned(),
+            max_rate: max_rate(),
+            t38_version: 0,
+            redundancy: redundancy(),
+            tcf: TcfConfig::Transferred,
+            call_timeout_seconds: call_timeout(),
+            realtime: false,
+        }
+    }
 }
 
 impl Config {

@@ -19,6 +19,7 @@ mod mail_intake;
 mod queue_cmd;
 mod receipts;
 mod render_edge;
+mod serve;
 mod tiff_cmd;
 mod user_cmd;
 mod virtual_line;
@@ -77,6 +78,16 @@ enum Command {
         #[command(flatten)]
         store: queue_cmd::StoreArgs,
     },
+    /// Run the gateway: SMTP intake, mailbox, the worker over every line, receipts,
+    /// the admin endpoint; until SIGINT or SIGTERM.
+    ///
+    /// Without --config it starts on embedded defaults: SQLite and blobs under
+    /// ./faxgate-data, the SMTP intake on 127.0.0.1:2525, one virtual line (faxgate's
+    /// own answering fax terminal, filing what it receives under
+    /// ./faxgate-data/virtual/virtual/), status and metrics on http://127.0.0.1:9925.
+    Serve(serve::ServeArgs),
+    /// Show what `faxgate serve` is doing (the status file it writes periodically).
+    Status(serve::StatusArgs),
     /// Faxes delivered to a user's fax ID, newest first.
     Inbox {
         /// The user: an address, a fax ID or an id.
@@ -444,6 +455,8 @@ fn main() -> ExitCode {
             subject,
         }) => address_cmd::parse(config.as_deref(), max_kind.map(KindArg::kind), &subject),
         Command::Mail(command) => mail_cmd::run(command),
+        Command::Serve(args) => serve::run(&args),
+        Command::Status(args) => serve::status(&args),
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),

@@ -99,6 +99,11 @@ struct WorkerContext {
     /// One rendering at a time in this worker: two channels starting recipients of one
     /// request render it once, and converters do not compete for memory.
     render_lock: Mutex<()>,
+    /// Counters for `faxgate serve`'s status and metrics.
+    stats: Arc<crate::serve::Stats>,
+    /// Turns true when the calls still running are to be handed back (shutdown after
+    /// the grace period): they hang up and their claims are released.
+    handback: watch::Sender<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +215,8 @@ pub async fn work(
         scratch_dir: settings.data_dir.join("tmp"),
         data_dir: settings.data_dir.clone(),
         render_lock: Mutex::new(()),
+        stats: Arc::default(),
+        handback: watch::channel(false).0,
     });
     let worker = args.worker.clone().unwrap_or_else(worker_name);
     let recovered = store
@@ -274,6 +281,134 @@ pub async fn work(
     }
 }
 
+/// The worker of `faxgate serve`: works `lines` until `shutdown` turns true, then
+/// claims nothing more, lets the calls in progress finish for up to `grace`, and hands
+/// back the ones still running. A failing store is logged and tried again.
+pub async fn serve(
+    store: &Store,
+    settings: &QueueSettings,
+    config: &Config,
+    line_configs: &[LineConfig],
+    stats: Arc<crate::serve::Stats>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let mut lines: Vec<Line> = line_configs
+        .iter()
+        .map(|line| Line {
+            name: line.name.clone(),
+            channels: line.channels,
+            driver: Driver::T38(Arc::new(line.clone())),
+            busy: 0,
+        })
+        .collect();
+    let context = Arc::new(WorkerContext {
+        store: store.clone(),
+        blobs: BlobStore::open(settings.blob_dir())?,
+        address: AddressSettings::new(&config.address).context("[address]")?,
+        lease: settings.lease,
+        scratch_dir: settings.data_dir.join("tmp"),
+        data_dir: settings.data_dir.clone(),
+        render_lock: Mutex::new(()),
+        stats: stats.clone(),
+        handback: watch::channel(false).0,
+    });
+    let worker = worker_name();
+    let mut calls = tokio::task::JoinSet::new();
+    let ended =
+        |stats: &crate::serve::Stats,
+         lines: &mut [Line],
+         done: Result<(usize, anyhow::Result<()>), tokio::task::JoinError>| {
+            match done {
+                Ok((index, result)) => {
+                    lines[index].busy = lines[index].busy.saturating_sub(1);
+                    stats.set_busy(&lines[index].name, lines[index].busy);
+                    if let Err(error) = result {
+                        warn!(error = %format!("{error:#}"), "a call's record failed");
+                        stats.error("worker", format!("{error:#}"));
+                    }
+                }
+                Err(error) => stats.error("worker", format!("a call task failed: {error}")),
+            }
+        };
+    for line in &lines {
+        stats.set_busy(&line.name, 0);
+    }
+    while !*shutdown.borrow() {
+        let mut claimed = false;
+        for (index, line) in lines.iter_mut().enumerate() {
+            if line.busy >= line.channels {
+                continue;
+            }
+            let claims = match store
+                .claim(&line.name, line.channels, &worker, context.lease, now())
+                .await
+            {
+                Ok(claims) => claims,
+                Err(error) => {
+                    warn!(line = %line.name, error = %error, "claiming jobs failed");
+                    stats.error(
+                        "worker",
+                        format!("claiming jobs for {}: {error}", line.name),
+                    );
+                    continue;
+                }
+            };
+            for claim in claims {
+                claimed = true;
+                line.busy += 1;
+                stats.set_busy(&line.name, line.busy);
+                let span = info_span!(
+                    "call",
+                    request = claim.delivery.request.0,
+                    job_id = claim.delivery.id.0,
+                    call_id = claim.attempt.0,
+                    line = %claim.line
+                );
+                let call = run_call(context.clone(), claim, line.driver.clone());
+                calls.spawn(async move { (index, call.await) }.instrument(span));
+            }
+        }
+        while let Some(done) = calls.try_join_next() {
+            ended(&stats, &mut lines, done);
+        }
+        if !claimed {
+            tokio::select! {
+                Some(done) = calls.join_next(), if !calls.is_empty() => {
+                    ended(&stats, &mut lines, done);
+                }
+                _ = shutdown.changed() => {}
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    }
+    if !calls.is_empty() {
+        info!(
+            calls = calls.len(),
+            grace_seconds = grace.as_secs(),
+            "waiting for the calls in progress"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        tokio::select! {
+            done = calls.join_next() => match done {
+                Some(done) => ended(&stats, &mut lines, done),
+                None => break,
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                info!(calls = calls.len(), "grace period over: handing the calls back");
+                context.handback.send_replace(true);
+                while let Some(done) = calls.join_next().await {
+                    ended(&stats, &mut lines, done);
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn is_idle(store: &Store) -> anyhow::Result<bool> {
     for state in [DeliveryState::Queued, DeliveryState::Active] {
         let filter = DeliveryFilter {
@@ -324,9 +459,22 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
     let renew_every = lease / 3;
     let mut next_renewal = tokio::time::Instant::now() + renew_every;
     let mut progress_open = true;
+    let mut handback = context.handback.subscribe();
+    let mut handing_back = *handback.borrow();
+    let mut handback_open = true;
     let ended = loop {
         let pages = tokio::select! {
             ended = &mut call => break ended,
+            changed = handback.changed(), if !handing_back && handback_open => {
+                if changed.is_err() {
+                    handback_open = false;
+                } else if *handback.borrow_and_update() {
+                    info!("shutting down: hanging up to hand the job back");
+                    hang_up.store(true, Ordering::Relaxed);
+                    handing_back = true;
+                }
+                continue;
+            }
             changed = confirmed.changed(), if progress_open => {
                 if changed.is_err() {
                     progress_open = false;
@@ -367,6 +515,19 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
             format!("this side could not work the job: {error:#}"),
         ))
     });
+    let sent = matches!(&ended, Ended::Call(report) | Ended::Inbox { report, .. }
+        if report.outcome.class == OutcomeClass::Sent);
+    if handing_back && !sent {
+        // Stopped by shutdown, not by the far end: the job goes back to the queue as it
+        // was (with the pages confirmed so far), without counting as a failed try.
+        context
+            .store
+            .release(&claim, now())
+            .await
+            .context("handing a job back")?;
+        info!("job handed back");
+        return Ok(());
+    }
     let finished = match &ended {
         Ended::Call(report) => context.store.finish(&claim, report, now()).await,
         Ended::Inbox {
@@ -385,6 +546,7 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
     };
     match finished {
         Ok(decision) => {
+            context.stats.call_ended(&claim.line, report);
             info!(
                 outcome = report.outcome.class.as_str(),
                 pages_confirmed = report.outcome.pages_confirmed,
@@ -692,6 +854,7 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
         std::process::id(),
         request.0
     ));
+    let started = std::time::Instant::now();
     let converted = tokio::task::spawn_blocking({
         let scratch = scratch.clone();
         move || render(&scratch, &documents)
@@ -700,6 +863,7 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
     .context("the rendering thread failed");
     let _ = std::fs::remove_dir_all(&scratch);
     let tiff = converted??;
+    context.stats.converted(started.elapsed());
     let pages = u32::try_from(fax_pages(&tiff)?.len()).unwrap_or(u32::MAX);
     let blob = context
         .blobs
