@@ -312,6 +312,112 @@ impl mail_net::smtpd::EnvelopeSink for MailPipeline {
     }
 }
 
+/// The signal the long-running intakes and the receipt sender watch: they stop once it
+/// turns `true` (or its sender is dropped).
+pub type Shutdown = tokio::sync::watch::Receiver<bool>;
+
+/// A [`Shutdown`] that turns `true` on Ctrl-C (SIGINT) or SIGTERM. Must be called
+/// inside the async runtime.
+pub fn shutdown_on_signals() -> anyhow::Result<Shutdown> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|error| anyhow::anyhow!("listening for SIGTERM: {error}"))?;
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|error| anyhow::anyhow!("listening for SIGINT: {error}"))?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => info!("SIGTERM: stopping"),
+            _ = interrupt.recv() => info!("interrupted: stopping"),
+        }
+        let _ = sender.send(true);
+        // Kept until every receiver is gone, so that none sees the channel close
+        // (some loops would take a closed channel for a change and spin).
+        sender.closed().await;
+    });
+    Ok(receiver)
+}
+
+/// Waits until `shutdown` says stop.
+pub async fn stopped(mut shutdown: Shutdown) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Takes in the configured mailbox until `shutdown`: POP3 polled every
+/// `[mailbox] poll_interval`, IMAP watched with IDLE when the server offers it (polled
+/// otherwise). Every message goes through `pipeline`; `status` is kept current (the
+/// daemon shows it, `faxgate mail fetch` prints it). A failed poll or a broken
+/// connection is recorded in `status` and tried again; only a mailbox that is not
+/// configured is an error.
+pub async fn run_mailbox(
+    mailbox: &mail_net::MailboxConfig,
+    pipeline: &MailPipeline,
+    status: &std::sync::Mutex<mail_net::IntakeStatus>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    if !mailbox.is_enabled() {
+        anyhow::bail!("no mailbox configured: set host in the [mailbox] section");
+    }
+    mailbox
+        .check()
+        .map_err(|error| anyhow::anyhow!("[mailbox]: {error}"))?;
+    info!(
+        mailbox = %mailbox.ledger_name(),
+        protocol = ?mailbox.protocol,
+        "mailbox intake started"
+    );
+    match mailbox.protocol {
+        mail_net::MailboxProtocol::Pop3 => {
+            mail_net::run_poll_loop(mailbox, pipeline, status, shutdown).await;
+        }
+        mail_net::MailboxProtocol::Imap => {
+            mail_net::imap::run_imap_loop(mailbox, pipeline, status, shutdown).await;
+        }
+    }
+    info!(mailbox = %mailbox.ledger_name(), "mailbox intake stopped");
+    Ok(())
+}
+
+/// Binds the built-in SMTP intake (`[smtpd]`): separate from [`run_smtp_listener`] so
+/// a caller learns at once that the address is taken, and can hold the listener's
+/// status handle ([`mail_net::smtpd::SmtpListener::status`]) while it runs.
+pub async fn bind_smtp_listener(
+    smtpd: &mail_net::smtpd::SmtpdConfig,
+) -> anyhow::Result<mail_net::smtpd::SmtpListener> {
+    mail_net::smtpd::SmtpListener::bind(smtpd)
+        .await
+        .map_err(|error| anyhow::anyhow!("[smtpd]: {error}"))
+}
+
+/// Serves the SMTP intake until `shutdown`. Each message is taken in through
+/// `pipeline` (request, problem receipt or logged drop, in one transaction) before the
+/// client hears 250; the envelope recipients (`number@fax.domain`, RFC 3192
+/// `FAX=+number@fax.domain`) reach the intake with it, so they address the fax as the
+/// Subject does. Mail from a sender who may not fax is accepted with 250 and dropped
+/// (logged, recorded in the ledger): refusing it would make the sending server bounce
+/// it to an address that is likely forged, and would tell a prober which addresses may
+/// send.
+pub async fn run_smtp_listener(
+    listener: mail_net::smtpd::SmtpListener,
+    pipeline: std::sync::Arc<MailPipeline>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let address = listener
+        .local_addr()
+        .map_err(|error| anyhow::anyhow!("[smtpd]: {error}"))?;
+    info!(%address, "SMTP intake listening");
+    listener
+        .run(pipeline, stopped(shutdown))
+        .await
+        .map_err(|error| anyhow::anyhow!("SMTP intake on {address}: {error}"))?;
+    info!(%address, "SMTP intake stopped");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MailPipeline, mail_date, new_message_id};

@@ -32,19 +32,29 @@ pub enum MailCommand {
     /// each step: DNS, TCP, TLS, greeting, login, mailbox size; EHLO and AUTH. Exits 0
     /// only if every step of every configured server passed.
     Test(TestArgs),
-    /// Fetch the configured mailbox once (POP3, or the IMAP folder) and take every
-    /// message in: an accepted mail becomes a fax request (one job per recipient), a
+    /// Take in the configured mailbox: with --once one poll, else until Ctrl-C or
+    /// SIGTERM (POP3 polled every [mailbox] poll_interval, IMAP watched with IDLE when
+    /// the server offers it). Every message is taken in: an accepted mail becomes a fax request (one job per recipient), a
     /// mail the sender can fix gets a problem receipt (queued for send-receipts), mail
     /// from unknown senders and automatic mail is dropped with no reply. Each message
     /// is recorded in the intake ledger with its verdict, in the transaction that
     /// stores its request, and only then deleted on the server (IMAP: moved to the
     /// processed folder, or expunged); a message fetched twice makes one request.
-    /// Prints what the poll did.
+    /// Prints what the poll did; without --once, the intake's status after every poll
+    /// (a JSON object per line with --json).
     Fetch(FetchArgs),
+    /// Run the built-in SMTP intake ([smtpd]) until Ctrl-C or SIGTERM: every message is
+    /// taken in as `mail fetch` does (the envelope recipients number@fax.domain and
+    /// FAX=+number@fax.domain address the fax too) and stored before the client hears
+    /// 250. Mail from senders who may not fax is accepted and dropped without reply.
+    /// Prints the address it listens on, then the listener's status after each message
+    /// (JSON lines with --json).
+    Listen(ListenArgs),
     /// Queue the receipt of every mailed request whose every job is final (sent,
     /// failed, cancelled), once per request, and send the queued mail (receipts and
     /// problem receipts) through [smtp]: a temporary failure is tried again later with
-    /// a growing delay, a permanent refusal (5xx) is given up. Prints what it did.
+    /// a growing delay, a permanent refusal (5xx) is given up. Prints what it did. With
+    /// --once one pass, else a pass every 30 seconds until Ctrl-C or SIGTERM.
     SendReceipts(crate::receipts::SendReceiptsArgs),
 }
 
@@ -62,11 +72,25 @@ pub struct TestArgs {
 /// Options of `faxgate mail fetch`.
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
-    /// One poll, then exit (the only mode the command line offers; the daemon polls on
-    /// the configured interval).
-    #[arg(long, required = true)]
+    /// One poll, then exit; without it the mailbox is taken in until Ctrl-C or
+    /// SIGTERM.
+    #[arg(long)]
     once: bool,
-    /// The configuration file ([mailbox], [store]) and the store to record messages in.
+    /// The configuration file ([mailbox], [intake], [address], [store]) and the store to
+    /// record messages in.
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Options of `faxgate mail listen`.
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// The address to listen on, instead of [smtpd] listen (port 0: any free port; the
+    /// address bound is printed).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    listen: Option<String>,
+    /// The configuration file ([smtpd], [intake], [address], [store]) and the store to
+    /// record messages in.
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -99,7 +123,9 @@ pub fn run(command: MailCommand) -> Result<bool> {
     match command {
         MailCommand::Inspect(args) => inspect(&args),
         MailCommand::Test(args) => connection_test(&args),
+        MailCommand::Fetch(args) if !args.once => fetch_continuously(&args),
         MailCommand::Fetch(args) => fetch(&args),
+        MailCommand::Listen(args) => listen(&args),
         MailCommand::SendReceipts(args) => crate::receipts::run(&args),
     }
 }
@@ -394,6 +420,178 @@ fn connection_test(args: &TestArgs) -> Result<bool> {
         println!("{}", if passed { "all steps passed" } else { "failed" });
     }
     Ok(passed)
+}
+
+/// Prints `line` and flushes, so a process reading the output sees it at once.
+fn print_now(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn fetch_continuously(args: &FetchArgs) -> Result<bool> {
+    let config = args.store.config()?;
+    if !config.mailbox.is_enabled() {
+        anyhow::bail!("no mailbox configured: set host in the [mailbox] section");
+    }
+    let settings = args.store.settings()?;
+    let json = args.store.json;
+    block_on(async {
+        let pipeline = crate::intake::MailPipeline::new(
+            settings.open().await?,
+            fax_queue::BlobStore::open(settings.blob_dir())?,
+            &config,
+        )?;
+        let shutdown = crate::intake::shutdown_on_signals()?;
+        let status = std::sync::Mutex::new(mail_net::IntakeStatus::default());
+        let intake =
+            crate::intake::run_mailbox(&config.mailbox, &pipeline, &status, shutdown.clone());
+        let report = report_polls(&status, json, shutdown);
+        let (result, ()) = tokio::join!(intake, report);
+        pipeline.store.close().await;
+        result
+    })?;
+    Ok(true)
+}
+
+/// Prints the intake's status after every poll until `shutdown` (and once more then):
+/// a line of text at info level, or a JSON object per line.
+async fn report_polls(
+    status: &std::sync::Mutex<mail_net::IntakeStatus>,
+    json: bool,
+    mut shutdown: crate::intake::Shutdown,
+) {
+    // A poll is over when it succeeded or failed; the status says so by its counters.
+    let mut seen = (None, 0);
+    loop {
+        let stopping = *shutdown.borrow_and_update();
+        let current = match status.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let key = (current.last_success_ms, current.failed_polls);
+        if key != seen || stopping {
+            seen = key;
+            if json {
+                print_now(&serde_json::to_string(&current).unwrap_or_default());
+            } else if current.polls > 0 || current.failed_polls > 0 {
+                let line = format!(
+                    "{}: {} poll(s), {} failed; {} stored, {} duplicate(s), {} deleted{}",
+                    current.mailbox,
+                    current.polls,
+                    current.failed_polls,
+                    current.stored,
+                    current.duplicates,
+                    current.deleted,
+                    current
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                tracing::info!("{line}");
+                print_now(&line);
+            }
+        }
+        if stopping {
+            return;
+        }
+        // The status is read, not signalled: a short wait keeps the printout within a
+        // fraction of a second of the poll.
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn listen(args: &ListenArgs) -> Result<bool> {
+    let config = args.store.config()?;
+    let settings = args.store.settings()?;
+    let mut smtpd = config.smtpd.clone();
+    if let Some(listen) = &args.listen {
+        smtpd.listen = listen.clone();
+    }
+    let json = args.store.json;
+    block_on(async {
+        let pipeline = std::sync::Arc::new(crate::intake::MailPipeline::new(
+            settings.open().await?,
+            fax_queue::BlobStore::open(settings.blob_dir())?,
+            &config,
+        )?);
+        let listener = crate::intake::bind_smtp_listener(&smtpd).await?;
+        let address = listener.local_addr()?;
+        let status = listener.status();
+        if json {
+            print_now(&json!({ "listening": address.to_string() }).to_string());
+        } else {
+            print_now(&format!("listening on {address}"));
+        }
+        let shutdown = crate::intake::shutdown_on_signals()?;
+        let serve = crate::intake::run_smtp_listener(
+            listener,
+            std::sync::Arc::clone(&pipeline),
+            shutdown.clone(),
+        );
+        let report = report_messages(&status, json, shutdown);
+        let (result, ()) = tokio::join!(serve, report);
+        pipeline.store.close().await;
+        result
+    })?;
+    Ok(true)
+}
+
+/// Prints the listener's status after every message until `shutdown`.
+async fn report_messages(
+    status: &std::sync::Mutex<mail_net::smtpd::ListenerStatus>,
+    json: bool,
+    mut shutdown: crate::intake::Shutdown,
+) {
+    let mut seen = (0, 0);
+    loop {
+        let stopping = *shutdown.borrow_and_update();
+        let current = match status.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let key = (current.messages_accepted, current.messages_refused);
+        if key != seen || stopping {
+            seen = key;
+            if json {
+                print_now(&serde_json::to_string(&current).unwrap_or_default());
+            } else {
+                let line = format!(
+                    "{} connection(s), {} message(s) taken in, {} refused{}",
+                    current.connections_total,
+                    current.messages_accepted,
+                    current.messages_refused,
+                    current
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                );
+                tracing::info!("{line}");
+                print_now(&line);
+            }
+        }
+        if stopping {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 fn fetch(args: &FetchArgs) -> Result<bool> {

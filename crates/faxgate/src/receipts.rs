@@ -357,12 +357,104 @@ pub async fn send_queued(
     }
 }
 
+/// How often the receipt sender looks for finished requests and due mail when there is
+/// nothing else to wake it.
+pub const SENDER_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The receipt sender's state, for the daemon and the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SenderStatus {
+    /// Passes run.
+    pub passes: u64,
+    /// When the last pass ended (milliseconds since the Unix epoch).
+    pub last_pass_ms: Option<u64>,
+    /// Receipts queued since start.
+    pub queued: u64,
+    /// Mails sent since start.
+    pub sent: u64,
+    /// Tries that failed for now since start (each is tried again later).
+    pub retries: u64,
+    /// Mails given up since start.
+    pub given_up: u64,
+    /// The last pass's error (the store could not be read), cleared by a pass that
+    /// succeeds.
+    pub last_error: Option<String>,
+    /// Queued mail waits because no `[smtp]` host is configured.
+    pub unsent: bool,
+}
+
+/// Queues receipts and sends due mail every [`SENDER_INTERVAL`] until `shutdown`,
+/// keeping `status` current. A pass that fails (the store is unreachable) is recorded
+/// and the next one tried on time; a mail that fails waits its own backoff.
+pub async fn run_sender(
+    config: &crate::config::Config,
+    store: &Store,
+    blobs: &BlobStore,
+    status: &std::sync::Mutex<SenderStatus>,
+    mut shutdown: crate::intake::Shutdown,
+) -> anyhow::Result<()> {
+    let address = AddressSettings::new(&config.address).context("[address]")?;
+    let intake = Intake::new(config.intake.clone(), address.clone()).context("[intake]")?;
+    let from = crate::intake::receipt_from(config);
+    let now = crate::queue_cmd::now;
+    loop {
+        if *shutdown.borrow_and_update() {
+            return Ok(());
+        }
+        let pass = async {
+            let queued = queue_receipts(store, blobs, &intake, &address, &from, now()).await?;
+            let tried = if config.smtp.is_enabled() {
+                send_queued(store, &config.smtp, now).await?
+            } else {
+                Vec::new()
+            };
+            anyhow::Ok((queued, tried))
+        }
+        .await;
+        {
+            let mut guard = match status.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            guard.passes += 1;
+            guard.last_pass_ms = u64::try_from(now().0).ok();
+            guard.unsent = !config.smtp.is_enabled();
+            match pass {
+                Ok((queued, tried)) => {
+                    let count =
+                        |result: &str| tried.iter().filter(|t| t.result == result).count() as u64;
+                    guard.queued += queued.len() as u64;
+                    guard.sent += count("sent");
+                    guard.retries += count("retry");
+                    guard.given_up += count("failed");
+                    guard.last_error = None;
+                }
+                Err(error) => {
+                    let text = format!("{error:#}");
+                    warn!(error = %text, "receipt pass failed");
+                    guard.last_error = Some(text);
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SENDER_INTERVAL) => {}
+            changed = shutdown.changed() => {
+                // The sender is gone: nobody can ask to stop any more, so stop now.
+                if changed.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
 /// Options of `faxgate mail send-receipts`.
 #[derive(Debug, clap::Args)]
 pub struct SendReceiptsArgs {
-    /// One pass (queue the receipts of finished requests, send what is due), then exit
-    /// (the only mode the command line offers).
-    #[arg(long, required = true)]
+    /// One pass (queue the receipts of finished requests, send what is due), then exit;
+    /// without it a pass runs every 30 seconds until Ctrl-C or SIGTERM, printing the
+    /// sender's status after each.
+    #[arg(long)]
     once: bool,
     /// The configuration file ([smtp], [intake], [address], [store]) and the store.
     #[command(flatten)]
@@ -378,9 +470,74 @@ struct PassReport {
     unsent: bool,
 }
 
-/// Runs `faxgate mail send-receipts --once`.
+/// Runs `faxgate mail send-receipts` without `--once`.
+fn run_continuously(args: &SendReceiptsArgs) -> anyhow::Result<bool> {
+    let config = args.store.config()?;
+    let settings = args.store.settings()?;
+    let json = args.store.json;
+    crate::queue_cmd::block_on(async {
+        let store = settings.open().await?;
+        let blobs = BlobStore::open(settings.blob_dir())?;
+        let shutdown = crate::intake::shutdown_on_signals()?;
+        let status = std::sync::Mutex::new(SenderStatus::default());
+        let sender = run_sender(&config, &store, &blobs, &status, shutdown.clone());
+        let report = async {
+            let mut seen = 0;
+            let mut shutdown = shutdown;
+            loop {
+                let stopping = *shutdown.borrow_and_update();
+                let current = match status.lock() {
+                    Ok(guard) => guard.clone(),
+                    Err(poisoned) => poisoned.into_inner().clone(),
+                };
+                if current.passes != seen || stopping {
+                    seen = current.passes;
+                    let line = if json {
+                        serde_json::to_string(&current).unwrap_or_default()
+                    } else {
+                        format!(
+                            "{} pass(es): {} receipt(s) queued, {} mail(s) sent, {} to retry, \
+                             {} given up{}{}",
+                            current.passes,
+                            current.queued,
+                            current.sent,
+                            current.retries,
+                            current.given_up,
+                            if current.unsent {
+                                "; no [smtp] host configured: queued mail is not sent"
+                            } else {
+                                ""
+                            },
+                            current
+                                .last_error
+                                .as_deref()
+                                .map(|e| format!("; last error: {e}"))
+                                .unwrap_or_default()
+                        )
+                    };
+                    println!("{line}");
+                }
+                if stopping {
+                    return;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    changed = shutdown.changed() => if changed.is_err() { return; },
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(sender, report);
+        store.close().await;
+        result
+    })?;
+    Ok(true)
+}
+
+/// Runs `faxgate mail send-receipts`.
 pub fn run(args: &SendReceiptsArgs) -> anyhow::Result<bool> {
-    let _ = args.once;
+    if !args.once {
+        return run_continuously(args);
+    }
     let config = args.store.config()?;
     let settings = args.store.settings()?;
     let address = AddressSettings::new(&config.address).context("[address]")?;
