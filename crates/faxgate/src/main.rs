@@ -19,6 +19,7 @@ mod mail_intake;
 mod queue_cmd;
 mod receipts;
 mod render_edge;
+mod send_cmd;
 mod serve;
 mod tiff_cmd;
 mod user_cmd;
@@ -86,6 +87,13 @@ enum Command {
     /// own answering fax terminal, filing what it receives under
     /// ./faxgate-data/virtual/virtual/), status and metrics on http://127.0.0.1:9925.
     Serve(serve::ServeArgs),
+    /// Queue a fax request (the recipients in Subject syntax, documents of any kind)
+    /// for `faxgate serve` to send, as a mail to the gateway would; --wait follows it
+    /// to the end and prints the result table (exit 0 only if every fax was sent).
+    ///
+    /// Without --config or --data-dir the store is faxgate serve's default,
+    /// ./faxgate-data.
+    Send(send_cmd::SendArgs),
     /// Show what `faxgate serve` is doing (the status file it writes periodically).
     Status(serve::StatusArgs),
     /// Faxes delivered to a user's fax ID, newest first.
@@ -457,6 +465,7 @@ fn main() -> ExitCode {
         Command::Mail(command) => mail_cmd::run(command),
         Command::Serve(args) => serve::run(&args),
         Command::Status(args) => serve::status(&args),
+        Command::Send(args) => send_cmd::run(&args),
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),
