@@ -614,9 +614,13 @@ pub async fn run_imap_loop(
                     s.failed_polls += 1;
                     s.last_error = Some(error.to_string());
                 });
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => {}
+                // A closed channel is taken as stop (it would wake every wait at once).
+                let closed = tokio::select! {
+                    () = tokio::time::sleep(backoff) => false,
+                    changed = stop.changed() => changed.is_err(),
+                };
+                if closed {
+                    return;
                 }
                 backoff = (backoff * 2).min(max_backoff);
             }
@@ -666,11 +670,11 @@ async fn watch(
                 return Ok(());
             }
         } else {
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
+            let closed = tokio::select! {
+                () = tokio::time::sleep(interval) => false,
+                changed = stop.changed() => changed.is_err(),
+            };
+            if closed || *stop.borrow() {
                 session.logout().await;
                 return Ok(());
             }

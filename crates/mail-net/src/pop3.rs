@@ -469,11 +469,13 @@ pub async fn run_poll_loop_reporting(
         status.mailbox = config.ledger_name();
     }
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
+        // A closed channel can never say stop again: take it as stop rather than as a
+        // change that wakes the loop at once, over and over.
+        let closed = tokio::select! {
+            _ = ticker.tick() => false,
+            changed = stop.changed() => changed.is_err(),
+        };
+        if closed || *stop.borrow() {
             return;
         }
         update(status, |s| {
@@ -516,4 +518,41 @@ fn update(status: &Mutex<IntakeStatus>, change: impl FnOnce(&mut IntakeStatus)) 
         Err(poisoned) => poisoned.into_inner(),
     };
     change(&mut guard);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    impl MessageSink for Nothing {
+        async fn is_known(&self, _mailbox: &str, _uidl: &str) -> Result<bool, SinkError> {
+            Ok(false)
+        }
+        async fn take_in(&self, _message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
+            Ok(TakenIn::Stored)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_stop_channel_ends_the_loop_instead_of_spinning() {
+        // Nothing listens on port 1 of loopback: a poll fails at once.
+        let config = MailboxConfig {
+            host: "127.0.0.1".into(),
+            port: 1,
+            tls: crate::TlsMode::None,
+            user: "fax".into(),
+            password: Some("pw".into()),
+            poll_interval_seconds: 3600,
+            ..MailboxConfig::default()
+        };
+        let status = Mutex::new(IntakeStatus::default());
+        let (sender, stop) = tokio::sync::watch::channel(false);
+        drop(sender);
+        run_poll_loop(&config, &Nothing, &status, stop).await;
+        let status = status.lock().expect("status");
+        // At most the poll of the first tick, which is due at once.
+        assert!(status.polls <= 1, "{status:?}");
+    }
 }
