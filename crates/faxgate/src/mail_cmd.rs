@@ -33,7 +33,7 @@ pub enum MailCommand {
     /// only if every step of every configured server passed.
     Test(TestArgs),
     /// Take in the configured mailbox: with --once one poll, else until Ctrl-C or
-    /// SIGTERM (POP3 polled every [mailbox] poll_interval, IMAP watched with IDLE when
+    /// SIGTERM (POP3 polled every [mailbox] poll_interval_seconds, IMAP watched with IDLE when
     /// the server offers it). Every message is taken in: an accepted mail becomes a fax request (one job per recipient), a
     /// mail the sender can fix gets a problem receipt (queued for send-receipts), mail
     /// from unknown senders and automatic mail is dropped with no reply. Each message
