@@ -1,0 +1,313 @@
+//! `faxgate serve` as an operator runs it: a temporary data directory, free ports, a
+//! virtual line. A mail submitted to the SMTP intake (by swaks) becomes a fax that the
+//! worker sends over T.30 and T.38 to the virtual line's terminal, which files it;
+//! `faxgate send --wait` does the same from the command line; the admin endpoint and
+//! `faxgate status` report it; SIGTERM stops the daemon cleanly. Virtual-line calls
+//! run unpaced, so the whole test takes seconds. Waits are bounded by counting polls,
+//! never asserted on.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use common::pages::faxgate_binary;
+use common::scratch::Scratch;
+use serde_json::Value;
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free TCP port")
+}
+
+fn faxgate(args: &[&str]) -> Output {
+    Command::new(faxgate_binary())
+        .args(args)
+        .output()
+        .expect("faxgate runs")
+}
+
+fn faxgate_json(args: &[&str]) -> Value {
+    let output = faxgate(args);
+    assert!(
+        output.status.success(),
+        "faxgate {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "faxgate {args:?}: {e}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// A plain HTTP/1.1 GET: the status code and the body.
+fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    Ok((status, body.to_owned()))
+}
+
+/// Polls `ready` every 200 ms, at most `tries` times.
+fn wait_for(tries: u32, what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..tries {
+        if ready() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what}: not reached");
+}
+
+struct Daemon {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("waiting for faxgate serve") {
+                return status;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("faxgate serve did not stop on SIGTERM:\n{}", self.log());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn received_tiffs(data_dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("virtual/box"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|e| e == "tif"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn page_count(tiff: &Path) -> usize {
+    let info = faxgate_json(&["tiff", "info", tiff.to_str().expect("utf-8 path")]);
+    info.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
+    let scratch = Scratch::new("serve");
+    let data_dir = scratch.path("data");
+    let smtp_port = free_tcp_port();
+    let admin_port = free_tcp_port();
+    let config = scratch.path("faxgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndata_dir = {data_dir:?}\n\n[smtpd]\nenabled = true\nlisten = \
+             \"127.0.0.1:{smtp_port}\"\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
+             status_interval_seconds = 1\n\n[serve]\nreceipt_interval_seconds = 1\n\
+             shutdown_grace_seconds = 5\n\n[[line]]\nname = \"box\"\nkind = \"virtual\"\n"
+        ),
+    )
+    .expect("writing the config");
+    let config = config.to_str().expect("utf-8 path").to_owned();
+    let added = faxgate(&[
+        "user",
+        "add",
+        "--config",
+        &config,
+        "--name",
+        "Alice",
+        "--email",
+        "alice@example.org",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let log = scratch.path("serve.log");
+    let child = Command::new(faxgate_binary())
+        .args(["serve", "--config", &config])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("faxgate serve starts");
+    let mut daemon = Daemon { child, log };
+    wait_for(150, "the admin endpoint answering", || {
+        http_get(admin_port, "/status").is_ok()
+    });
+
+    // A mail to the SMTP intake: one number in the Subject, a text attachment.
+    let text = scratch.path("note.txt");
+    std::fs::write(&text, "A fax from the SMTP intake.\nSecond line.\n").expect("attachment");
+    let swaks = Command::new("swaks")
+        .args(["--server", "127.0.0.1", "--port", &smtp_port.to_string()])
+        .args(["--ehlo", "client.test", "--timeout", "20"])
+        .args([
+            "--from",
+            "alice@example.org",
+            "--to",
+            "fax@fax.faxgate.test",
+        ])
+        .args(["--header", "Subject: 755-83235170/Company"])
+        .args(["--attach-type", "text/plain", "--attach"])
+        .arg(format!("@{}", text.display()))
+        .output()
+        .expect("swaks runs (scripts/test installs it)");
+    assert!(
+        swaks.status.success(),
+        "swaks: {}",
+        String::from_utf8_lossy(&swaks.stdout)
+    );
+
+    let mut jobs = Value::Null;
+    wait_for(300, "the mailed fax sent", || {
+        jobs = faxgate_json(&["job", "list", "--json", "--config", &config]);
+        jobs.as_array()
+            .is_some_and(|jobs| jobs.len() == 1 && jobs[0]["state"] == "sent")
+    });
+    let job = &jobs[0];
+    assert_eq!(job["destination"], "86-755-83235170/Company", "{job}");
+    let tiffs = received_tiffs(&data_dir);
+    assert_eq!(tiffs.len(), 1, "{}", daemon.log());
+    assert_eq!(page_count(&tiffs[0]), 1);
+    let record = std::fs::read_to_string(data_dir.join("virtual/box/received.jsonl"))
+        .expect("the virtual line's record");
+    let record: Value = serde_json::from_str(record.trim()).expect("one JSON line");
+    assert_eq!(record["pages"], 1);
+    assert_eq!(record["complete"], true);
+
+    // The CLI way in: two documents, two recipients, followed to the end.
+    let other = scratch.path("other.txt");
+    std::fs::write(&other, "A second document.\n").expect("document");
+    let sent = faxgate(&[
+        "send",
+        "--config",
+        &config,
+        "--from",
+        "alice@example.org",
+        "--to",
+        "0-0-123/Front desk; 83235171",
+        "--wait",
+        "--wait-timeout",
+        "120",
+        text.to_str().expect("utf-8 path"),
+        other.to_str().expect("utf-8 path"),
+    ]);
+    let table = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{table}\n{}\n{}",
+        String::from_utf8_lossy(&sent.stderr),
+        daemon.log()
+    );
+    assert!(table.starts_with("number"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.contains(" sent ")).count(),
+        2,
+        "{table}"
+    );
+    assert!(table.contains("Front desk"), "{table}");
+    assert!(table.contains("2/2"), "{table}");
+    let tiffs = received_tiffs(&data_dir);
+    assert_eq!(tiffs.len(), 3);
+    for tiff in &tiffs[1..] {
+        assert_eq!(page_count(tiff), 2, "{}", tiff.display());
+    }
+
+    // A sender who is not a user is refused before anything is queued.
+    let refused = faxgate(&[
+        "send",
+        "--config",
+        &config,
+        "--from",
+        "mallory@example.org",
+        "--to",
+        "83235170",
+        text.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no user has this address"));
+
+    let (status, body) = http_get(admin_port, "/status").expect("GET /status");
+    assert!(status.contains("200"), "{status}");
+    let snapshot: Value = serde_json::from_str(&body).expect("status JSON");
+    assert_eq!(snapshot["state"], "running");
+    assert_eq!(snapshot["deliveries"]["sent"], 3, "{snapshot:#}");
+    assert_eq!(snapshot["pages_sent"], 5, "{snapshot:#}");
+    assert_eq!(snapshot["lines"][0]["name"], "box");
+    assert_eq!(snapshot["lines"][0]["calls"], 3);
+    assert_eq!(snapshot["queue"]["queued"], 0);
+    assert_eq!(snapshot["intakes"]["smtp"]["messages_accepted"], 1);
+    let (status, metrics) = http_get(admin_port, "/metrics").expect("GET /metrics");
+    assert!(status.contains("200"), "{status}");
+    for expected in [
+        "faxgate_requests_total{intake=\"smtp\"} 1",
+        "faxgate_deliveries_total{result=\"sent\"} 3",
+        "faxgate_pages_sent_total 5",
+        "faxgate_line_busy{line=\"box\"} 0",
+        "faxgate_queue_depth{state=\"queued\"} 0",
+        "faxgate_conversion_seconds_count 2",
+    ] {
+        assert!(metrics.contains(expected), "{expected}:\n{metrics}");
+    }
+    let (status, _) = http_get(admin_port, "/nothing").expect("GET /nothing");
+    assert!(status.contains("404"), "{status}");
+
+    // faxgate status reads the file the daemon writes.
+    wait_for(50, "the status file showing the faxes", || {
+        faxgate_json(&["status", "--config", &config, "--json"])["deliveries"]["sent"] == 3
+    });
+    let shown = faxgate(&["status", "--config", &config]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("line box (virtual)"), "{shown}");
+
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit}\n{}", daemon.log());
+    let last = faxgate_json(&["status", "--config", &config, "--json"]);
+    assert_eq!(last["state"], "stopped");
+    let log = daemon.log();
+    assert!(log.contains("faxgate stopped"), "{log}");
+    // Logs carry a span per call naming the request, the job and the call.
+    assert!(
+        log.contains("call{request=1 job_id=1 call_id=1 line=box}"),
+        "{log}"
+    );
+}
