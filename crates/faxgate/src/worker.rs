@@ -746,7 +746,11 @@ async fn t38_job(
     if let Some(terminal) = answering {
         // What the far end filed is its own business: a failure there shows in the
         // call's outcome, and is logged.
-        let abandon = end.as_ref().map_or(true, |end| !end.heard_far_end);
+        // A caller that never got through, or hung up, leaves the terminal nothing
+        // to wait for.
+        let abandon = end
+            .as_ref()
+            .map_or(true, |end| !end.heard_far_end || end.hung_up);
         match terminal.finish(abandon).await {
             Ok(Some(filed)) => info!(file = %filed.display(), "the virtual line filed the fax"),
             Ok(None) => {}

@@ -161,15 +161,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
         String::from_utf8_lossy(&added.stderr)
     );
 
-    let log = scratch.path("serve.log");
-    let child = Command::new(faxgate_binary())
-        .args(["serve", "--config", &config])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("faxgate serve starts");
-    let mut daemon = Daemon { child, log };
+    let mut daemon = start(&config, scratch.path("serve.log"));
     wait_for(150, "the admin endpoint answering", || {
         http_get(admin_port, "/status").is_ok()
     });
@@ -310,4 +302,91 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
         log.contains("call{request=1 job_id=1 call_id=1 line=box}"),
         "{log}"
     );
+}
+
+fn start(config: &str, log: std::path::PathBuf) -> Daemon {
+    let child = Command::new(faxgate_binary())
+        .args(["serve", "--config", config])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("faxgate serve starts");
+    Daemon { child, log }
+}
+
+#[test]
+fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
+    let scratch = Scratch::new("serve-handback");
+    let data_dir = scratch.path("data");
+    let admin_port = free_tcp_port();
+    // A line paced like a phone line, so the call is still running at SIGTERM; no grace.
+    let config_text = |realtime: bool| {
+        format!(
+            "[store]\ndata_dir = {data_dir:?}\n\n[admin]\nlisten = \
+             \"127.0.0.1:{admin_port}\"\nstatus_interval_seconds = 1\n\n[serve]\n\
+             shutdown_grace_seconds = 0\n\n[[line]]\nname = \"box\"\nkind = \"virtual\"\n\
+             realtime = {realtime}\n"
+        )
+    };
+    let config = scratch.path("faxgate.toml");
+    std::fs::write(&config, config_text(true)).expect("writing the config");
+    let config = config.to_str().expect("utf-8 path").to_owned();
+    let added = faxgate(&[
+        "user",
+        "add",
+        "--config",
+        &config,
+        "--name",
+        "Alice",
+        "--email",
+        "alice@example.org",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let mut daemon = start(&config, scratch.path("serve1.log"));
+    let text = scratch.path("note.txt");
+    std::fs::write(&text, "Handed back and sent again.\n").expect("document");
+    let queued = faxgate(&[
+        "send",
+        "--config",
+        &config,
+        "--from",
+        "alice@example.org",
+        "--to",
+        "83235170",
+        text.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        queued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&queued.stderr)
+    );
+    wait_for(300, "the call under way", || {
+        daemon.log().contains("documents rendered")
+    });
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit}\n{}", daemon.log());
+    let log = daemon.log();
+    assert!(log.contains("job handed back"), "{log}");
+    let jobs = faxgate_json(&["job", "list", "--json", "--config", &config]);
+    assert_eq!(jobs[0]["state"], "queued", "{jobs}");
+    assert_eq!(
+        jobs[0]["tries"], 0,
+        "a hand-back is not a failed try: {jobs}"
+    );
+    drop(daemon);
+
+    // Restarted (unpaced now), the job goes out once.
+    std::fs::write(&config, config_text(false)).expect("rewriting the config");
+    let mut daemon = start(&config, scratch.path("serve2.log"));
+    wait_for(300, "the handed-back fax sent", || {
+        faxgate_json(&["job", "list", "--json", "--config", &config])[0]["state"] == "sent"
+    });
+    assert_eq!(received_tiffs(&data_dir).len(), 1, "{}", daemon.log());
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit}\n{}", daemon.log());
 }
