@@ -445,9 +445,16 @@ fn fetch_continuously(args: &FetchArgs) -> Result<bool> {
         )?;
         let shutdown = crate::intake::shutdown_on_signals()?;
         let status = std::sync::Mutex::new(mail_net::IntakeStatus::default());
-        let intake =
-            crate::intake::run_mailbox(&config.mailbox, &pipeline, &status, shutdown.clone());
-        let report = report_polls(&status, json, shutdown);
+        // The report ends when the intake has ended, so its last line includes the
+        // poll that was running when the signal came.
+        let (done, ended) = tokio::sync::watch::channel(false);
+        let intake = async {
+            let result =
+                crate::intake::run_mailbox(&config.mailbox, &pipeline, &status, shutdown).await;
+            let _ = done.send(true);
+            result
+        };
+        let report = report_polls(&status, json, ended);
         let (result, ()) = tokio::join!(intake, report);
         pipeline.store.close().await;
         result
@@ -455,8 +462,8 @@ fn fetch_continuously(args: &FetchArgs) -> Result<bool> {
     Ok(true)
 }
 
-/// Prints the intake's status after every poll until `shutdown` (and once more then):
-/// a line of text at info level, or a JSON object per line.
+/// Prints the intake's status after every poll until `ended` (and once more then): a
+/// line of text at info level, or a JSON object per line.
 async fn report_polls(
     status: &std::sync::Mutex<mail_net::IntakeStatus>,
     json: bool,
@@ -533,12 +540,18 @@ fn listen(args: &ListenArgs) -> Result<bool> {
             print_now(&format!("listening on {address}"));
         }
         let shutdown = crate::intake::shutdown_on_signals()?;
-        let serve = crate::intake::run_smtp_listener(
-            listener,
-            std::sync::Arc::clone(&pipeline),
-            shutdown.clone(),
-        );
-        let report = report_messages(&status, json, shutdown);
+        let (done, ended) = tokio::sync::watch::channel(false);
+        let serve = async {
+            let result = crate::intake::run_smtp_listener(
+                listener,
+                std::sync::Arc::clone(&pipeline),
+                shutdown,
+            )
+            .await;
+            let _ = done.send(true);
+            result
+        };
+        let report = report_messages(&status, json, ended);
         let (result, ()) = tokio::join!(serve, report);
         pipeline.store.close().await;
         result
@@ -546,7 +559,7 @@ fn listen(args: &ListenArgs) -> Result<bool> {
     Ok(true)
 }
 
-/// Prints the listener's status after every message until `shutdown`.
+/// Prints the listener's status after every message until `ended` (and once more then).
 async fn report_messages(
     status: &std::sync::Mutex<mail_net::smtpd::ListenerStatus>,
     json: bool,

@@ -480,10 +480,16 @@ fn run_continuously(args: &SendReceiptsArgs) -> anyhow::Result<bool> {
         let blobs = BlobStore::open(settings.blob_dir())?;
         let shutdown = crate::intake::shutdown_on_signals()?;
         let status = std::sync::Mutex::new(SenderStatus::default());
-        let sender = run_sender(&config, &store, &blobs, &status, shutdown.clone());
+        // The report ends when the sender has ended, after its last pass.
+        let (done, ended) = tokio::sync::watch::channel(false);
+        let sender = async {
+            let result = run_sender(&config, &store, &blobs, &status, shutdown).await;
+            let _ = done.send(true);
+            result
+        };
         let report = async {
             let mut seen = 0;
-            let mut shutdown = shutdown;
+            let mut shutdown = ended;
             loop {
                 let stopping = *shutdown.borrow_and_update();
                 let current = match status.lock() {

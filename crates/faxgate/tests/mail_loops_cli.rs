@@ -311,3 +311,44 @@ fn mail_fetch_without_once_takes_mail_in_as_it_arrives_over_imap_idle() {
     assert!(status.success(), "exit {status:?}\n{printed}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mail_fetch_without_once_polls_pop3_on_its_interval() {
+    let dir = temp_dir("pop3-poll");
+    let servers = servers();
+    let config_path = dir.join("faxgate.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[store]\ndata_dir = \"{data}\"\n\n\
+             [mailbox]\nhost = \"127.0.0.1\"\nport = {pop3s}\nca_file = \"{ca}\"\n\
+             user = \"dave@faxgate.test\"\npassword = \"dave-pw\"\npoll_interval_seconds = 1\n",
+            data = dir.join("data").display(),
+            pop3s = servers.port("POP3S"),
+            ca = servers.ca_file().display(),
+        ),
+    )
+    .expect("config");
+    let config = config_path.to_str().expect("path");
+    add_sender(config, "alice@faxgate.test");
+
+    let mut fetch = Running::start(&["mail", "fetch", "--config", config]);
+    let first = fetch.line();
+    assert!(
+        first.starts_with("pop3://dave@faxgate.test@127.0.0.1: "),
+        "{first}"
+    );
+    deliver_fax_mail("dave@faxgate.test", "86-10-12345678");
+    let list = wait_for_jobs(config, 1);
+    assert!(
+        list[0]["destination"]
+            .as_str()
+            .is_some_and(|d| d.contains("12345678")),
+        "{list:?}"
+    );
+    let (status, printed) = fetch.terminate();
+    assert!(status.success(), "exit {status:?}\n{printed}");
+    assert!(printed.contains("1 stored"), "{printed}");
+    assert_eq!(servers.mailbox_count("dave"), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
