@@ -21,9 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use fax_address::AddressSettings;
 use fax_queue::{AttemptReport, BlobStore, DeliveryFilter, DeliveryState, Store};
-use mail_message::Intake;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,16 +61,12 @@ pub struct ServeConfig {
     /// On shutdown, how long calls in progress may run on before they are hung up and
     /// handed back to the queue, in seconds.
     pub shutdown_grace_seconds: u64,
-    /// How often finished requests are looked for to queue their receipts, and queued
-    /// mail is sent, in seconds.
-    pub receipt_interval_seconds: u64,
 }
 
 impl Default for ServeConfig {
     fn default() -> ServeConfig {
         ServeConfig {
             shutdown_grace_seconds: 30,
-            receipt_interval_seconds: 5,
         }
     }
 }
@@ -188,11 +182,12 @@ pub fn data_dir_of(config: &Config) -> PathBuf {
 
 /// Everything the status snapshot reads.
 struct Daemon {
-    config: Config,
+    config: Arc<Config>,
     store: Store,
     stats: Arc<Stats>,
     smtpd: Option<Arc<Mutex<mail_net::smtpd::ListenerStatus>>>,
     mailbox: Option<Arc<Mutex<mail_net::IntakeStatus>>>,
+    receipts: Arc<Mutex<crate::receipts::SenderStatus>>,
     started_at: String,
     state: Mutex<&'static str>,
 }
@@ -244,6 +239,7 @@ impl Daemon {
             .mailbox
             .as_ref()
             .and_then(|status| status.lock().ok().map(|s| json!(*s)));
+        let receipts = self.receipts.lock().ok().map(|s| json!(*s));
         let errors: Vec<Value> = counters
             .errors
             .iter()
@@ -257,6 +253,7 @@ impl Daemon {
             "updated_at": time_text(now()),
             "admin": self.config.admin.listen,
             "intakes": { "smtp": smtpd, "mailbox": mailbox },
+            "receipts": receipts,
             "lines": lines,
             "queue": queue,
             "deliveries": counters.deliveries,
@@ -413,14 +410,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
     let store = settings.open().await?;
     let blobs = BlobStore::open(settings.blob_dir())?;
@@ -434,7 +423,8 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
             "took back the jobs of workers that died"
         );
     }
-    let (stop_tx, stop) = watch::channel(false);
+    let stop = crate::intake::shutdown_on_signals()?;
+    let config = Arc::new(config);
     let stats = Arc::new(Stats::default());
     let pipeline = Arc::new(crate::intake::MailPipeline::new(
         store.clone(),
@@ -445,18 +435,15 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
 
     let mut smtpd_status = None;
     if config.smtpd.enabled {
-        let listener = mail_net::smtpd::SmtpListener::bind(&config.smtpd)
-            .await
-            .context("[smtpd]")?;
-        info!(listen = %listener.local_addr()?, "SMTP intake listening");
+        let listener = crate::intake::bind_smtp_listener(&config.smtpd).await?;
         smtpd_status = Some(listener.status());
         let pipeline = pipeline.clone();
         let stop = stop.clone();
         let stats = stats.clone();
         tasks.spawn(async move {
-            if let Err(error) = listener.run(pipeline, stopped(stop)).await {
-                warn!(%error, "the SMTP intake stopped");
-                stats.error("smtpd", error.to_string());
+            if let Err(error) = crate::intake::run_smtp_listener(listener, pipeline, stop).await {
+                warn!(error = %format!("{error:#}"), "the SMTP intake stopped");
+                stats.error("smtpd", format!("{error:#}"));
             }
         });
     }
@@ -465,78 +452,36 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
     if config.mailbox.is_enabled() {
         let status = Arc::new(Mutex::new(mail_net::IntakeStatus::default()));
         mailbox_status = Some(status.clone());
-        let mailbox = config.mailbox.clone();
+        let config = config.clone();
         let pipeline = pipeline.clone();
         let stop = stop.clone();
-        info!(mailbox = %mailbox.ledger_name(), "mailbox intake started");
+        let stats = stats.clone();
         tasks.spawn(async move {
-            match mailbox.protocol {
-                mail_net::MailboxProtocol::Pop3 => {
-                    mail_net::run_poll_loop(&mailbox, &*pipeline, &status, stop).await;
-                }
-                mail_net::MailboxProtocol::Imap => {
-                    mail_net::imap::run_imap_loop(&mailbox, &*pipeline, &status, stop).await;
-                }
+            if let Err(error) =
+                crate::intake::run_mailbox(&config.mailbox, &pipeline, &status, stop).await
+            {
+                warn!(error = %format!("{error:#}"), "the mailbox intake stopped");
+                stats.error("mailbox", format!("{error:#}"));
             }
         });
     }
 
+    // Receipts: queued for every finished mailed request, sent through [smtp] when it is
+    // set; without it they stay queued (the sender's status says so, and each is logged).
+    let receipts = Arc::new(Mutex::new(crate::receipts::SenderStatus::default()));
     {
-        let address = AddressSettings::new(&config.address).context("[address]")?;
-        let intake = Intake::new(config.intake.clone(), address.clone()).context("[intake]")?;
-        let from = crate::intake::receipt_from(&config);
-        let smtp = config.smtp.clone();
-        let every = Duration::from_secs(config.serve.receipt_interval_seconds.max(1));
+        let config = config.clone();
         let store = store.clone();
         let blobs = blobs.clone();
+        let status = receipts.clone();
+        let stop = stop.clone();
         let stats = stats.clone();
-        let mut stop = stop.clone();
         tasks.spawn(async move {
-            loop {
-                match crate::receipts::queue_receipts(
-                    &store,
-                    &blobs,
-                    &intake,
-                    &address,
-                    &from,
-                    now(),
-                )
-                .await
-                {
-                    Ok(queued) => {
-                        for receipt in queued {
-                            if smtp.is_enabled() {
-                                info!(
-                                    request = receipt.request,
-                                    outgoing = receipt.outgoing,
-                                    summary = receipt.summary,
-                                    "receipt queued"
-                                );
-                            } else {
-                                info!(
-                                    request = receipt.request,
-                                    outgoing = receipt.outgoing,
-                                    to = %receipt.to,
-                                    summary = receipt.summary,
-                                    "receipt queued; it stays queued, no [smtp] host is configured"
-                                );
-                            }
-                        }
-                    }
-                    Err(error) => stats.error("receipts", format!("{error:#}")),
-                }
-                if smtp.is_enabled()
-                    && let Err(error) = crate::receipts::send_queued(&store, &smtp, now).await
-                {
-                    stats.error("receipts", format!("{error:#}"));
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(every) => {}
-                    _ = stop.changed() => {}
-                }
-                if *stop.borrow() {
-                    return;
-                }
+            if let Err(error) =
+                crate::receipts::run_sender(&config, &store, &blobs, &status, stop).await
+            {
+                warn!(error = %format!("{error:#}"), "the receipt sender stopped");
+                stats.error("receipts", format!("{error:#}"));
             }
         });
     }
@@ -573,6 +518,7 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
         stats: stats.clone(),
         smtpd: smtpd_status,
         mailbox: mailbox_status,
+        receipts,
         started_at: time_text(now()),
         state: Mutex::new("running"),
     });
@@ -605,12 +551,11 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
     }
     info!(data_dir = %settings.data_dir.display(), "faxgate serving");
 
-    wait_for_signal().await?;
+    crate::intake::stopped(stop.clone()).await;
     info!("shutting down: no new mail or calls");
     if let Ok(mut state) = daemon.state.lock() {
         *state = "stopping";
     }
-    stop_tx.send_replace(true);
     match worker.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => warn!(error = %format!("{error:#}"), "the worker failed"),
@@ -626,24 +571,13 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    tokio::select! {
-        _ = terminate.recv() => info!("SIGTERM"),
-        _ = interrupt.recv() => info!("SIGINT"),
-    }
-    Ok(())
-}
-
 /// The admin endpoint: plain HTTP/1.1, one request per connection.
 async fn admin(
     listener: tokio::net::TcpListener,
     daemon: Arc<Daemon>,
     stop: watch::Receiver<bool>,
 ) {
-    let stop_accepting = stopped(stop);
+    let stop_accepting = crate::intake::stopped(stop);
     tokio::pin!(stop_accepting);
     loop {
         let stream = tokio::select! {

@@ -139,7 +139,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
         format!(
             "[store]\ndata_dir = {data_dir:?}\n\n[smtpd]\nenabled = true\nlisten = \
              \"127.0.0.1:{smtp_port}\"\n\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-             status_interval_seconds = 1\n\n[serve]\nreceipt_interval_seconds = 1\n\
+             status_interval_seconds = 1\n\n[serve]\n\
              shutdown_grace_seconds = 5\n\n[[line]]\nname = \"box\"\nkind = \"virtual\"\n"
         ),
     )
@@ -268,6 +268,8 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     assert_eq!(snapshot["lines"][0]["calls"], 3);
     assert_eq!(snapshot["queue"]["queued"], 0);
     assert_eq!(snapshot["intakes"]["smtp"]["messages_accepted"], 1);
+    // No [smtp]: receipts are queued, not sent.
+    assert_eq!(snapshot["receipts"]["unsent"], true, "{snapshot:#}");
     let (status, metrics) = http_get(admin_port, "/metrics").expect("GET /metrics");
     assert!(status.contains("200"), "{status}");
     for expected in [
