@@ -208,6 +208,8 @@ struct Instance {
     conversions: u32,
     // Holds the profile and the helper's log; removed after the processes are gone.
     scratch: ScratchDir,
+    /// The name of the pipe LibreOffice listens on.
+    pipe_name: String,
 }
 
 impl Instance {
@@ -234,6 +236,7 @@ impl Instance {
             .or_else(|| on_path("python3"))
             .context("python3 is not installed")?;
         let scratch = ScratchDir::new("office-warm")?;
+        let pipe_name = format!("faxgate-{}-{n}", std::process::id());
         let profile = scratch.path().join("profile");
         let log = std::fs::File::create(scratch.path().join("helper.log"))
             .context("creating the office helper's log")?;
@@ -249,7 +252,7 @@ impl Instance {
             .arg(HELPER)
             .arg(soffice)
             .arg(format!("file://{}", profile.display()))
-            .arg(format!("faxgate-{}-{n}", std::process::id()))
+            .arg(&pipe_name)
             .arg(startup.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -273,6 +276,7 @@ impl Instance {
             replies,
             conversions: 0,
             scratch,
+            pipe_name,
         };
         match instance.reply(Duration::from_secs(startup + 1)) {
             Ok(reply) if reply.get("ready").and_then(|r| r.as_bool()) == Some(true) => Ok(instance),
@@ -375,6 +379,21 @@ impl Instance {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed LibreOffice leaves its pipe's socket file (OSL_PIPE_<uid>_<name>)
+        // in the temporary directory.
+        let suffix = format!("_{}", self.pipe_name);
+        for dir in [std::env::temp_dir(), PathBuf::from("/tmp")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with("OSL_PIPE_") && name.ends_with(&suffix) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 }
 
@@ -454,6 +473,16 @@ mod tests {
         let new_group = office.instance.as_ref().expect("kept warm").child.id();
         assert_ne!(group, new_group);
         drop(office);
+        let pipes = std::fs::read_dir("/tmp")
+            .expect("lists /tmp")
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("OSL_PIPE_")
+                    && name.contains(&format!("_faxgate-{}-", std::process::id()))
+            })
+            .count();
+        assert_eq!(pipes, 0, "no pipe socket left behind");
         // Killed at once; reaping the orphan can take the init process a moment.
         assert!(
             eventually(|| group_members(new_group, "soffice.bin").is_empty()),
