@@ -11,6 +11,7 @@
 mod address_cmd;
 mod config;
 mod convert;
+mod demo;
 mod fax_cmd;
 mod intake;
 mod job_cmd;
@@ -94,6 +95,11 @@ enum Command {
     /// Without --config or --data-dir the store is faxgate serve's default,
     /// ./faxgate-data.
     Send(send_cmd::SendArgs),
+    /// The gateway end to end in seconds: faxgate serve on a temporary directory, a
+    /// demo user, a mail with a Chinese Subject and a PDF and a text attachment through
+    /// the SMTP intake, faxed over T.38 and T.30 to the virtual line; prints the
+    /// progress, the receipt and where the sent and received TIFFs are.
+    Demo(demo::DemoArgs),
     /// Show what `faxgate serve` is doing (the status file it writes periodically).
     Status(serve::StatusArgs),
     /// Faxes delivered to a user's fax ID, newest first.
@@ -466,6 +472,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Status(args) => serve::status(&args),
         Command::Send(args) => send_cmd::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::User { command, store } => user_cmd::run(command, &store),
         Command::Job { command, store } => job_cmd::run(command, &store),
         Command::Outbox { user, limit, store } => job_cmd::outbox(&user, limit, &store),

@@ -140,7 +140,7 @@ pub fn run(args: &SendArgs) -> anyhow::Result<bool> {
             return Ok(true);
         }
         eprintln!("request {request_id} queued: jobs {ids:?}; waiting for faxgate serve");
-        let details = follow(&store, &jobs, Duration::from_secs(args.wait_timeout)).await?;
+        let details = follow(&store, &jobs, Duration::from_secs(args.wait_timeout), false).await?;
         store.close().await;
         let all_sent = details
             .iter()
@@ -163,12 +163,13 @@ pub fn run(args: &SendArgs) -> anyhow::Result<bool> {
     })
 }
 
-/// Polls the jobs until all are final (or `limit` passes), showing their progress on
-/// stderr as it changes.
-async fn follow(
+/// Polls the jobs until all are final (or `limit` passes), showing their progress (on
+/// stderr, or stdout) as it changes.
+pub async fn follow(
     store: &Store,
     jobs: &[DeliveryId],
     limit: Duration,
+    to_stdout: bool,
 ) -> anyhow::Result<Vec<DeliveryDetail>> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut shown = String::new();
@@ -200,8 +201,13 @@ async fn follow(
             .collect::<Vec<_>>()
             .join("; ");
         if line != shown {
-            eprintln!("  {line}");
-            let _ = std::io::stderr().flush();
+            if to_stdout {
+                println!("    {line}");
+                let _ = std::io::stdout().flush();
+            } else {
+                eprintln!("  {line}");
+                let _ = std::io::stderr().flush();
+            }
             shown = line;
         }
         if details

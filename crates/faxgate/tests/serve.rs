@@ -109,7 +109,11 @@ impl Drop for Daemon {
 }
 
 fn received_tiffs(data_dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("virtual/box"))
+    received_tiffs_in(&data_dir.join("virtual/box"))
+}
+
+fn received_tiffs_in(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -391,4 +395,28 @@ fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
     assert_eq!(received_tiffs(&data_dir).len(), 1, "{}", daemon.log());
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit}\n{}", daemon.log());
+}
+
+#[test]
+fn the_demo_faxes_its_mail_to_the_virtual_line() {
+    let scratch = Scratch::new("demo");
+    let dir = scratch.path("run");
+    let demo = faxgate(&["demo", "--dir", dir.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    // A PDF page and a text page, sent and received; the receipt is in Chinese.
+    assert!(stdout.contains("sent 2/2 pages"), "{stdout}");
+    assert!(stdout.contains("发送成功"), "{stdout}");
+    assert!(
+        stdout.contains("faxgate serve stopped (SIGTERM)"),
+        "{stdout}"
+    );
+    assert_eq!(page_count(&dir.join("sent.tif")), 2);
+    let received = received_tiffs_in(&dir.join("data/virtual/virtual"));
+    assert_eq!(received.len(), 1, "{stdout}");
+    assert_eq!(page_count(&received[0]), 2);
 }
