@@ -333,6 +333,8 @@ mod tests {
         assert_eq!(config.mailbox, mail_net::MailboxConfig::default());
         assert_eq!(config.smtp, mail_net::SmtpConfig::default());
         assert_eq!(config.render, fax_render::RenderConfig::default());
+        assert_eq!(config.admin, crate::serve::AdminConfig::default());
+        assert_eq!(config.serve, crate::serve::ServeConfig::default());
     }
 
     #[test]
@@ -364,5 +366,14 @@ mod tests {
         assert!(Config::parse(&format!("{line}channels = 0\n")).is_err());
         assert!(Config::parse(&format!("{line}max_rate = 10000\n")).is_err());
         assert!(Config::parse(&format!("{line}kind = \"isdn\"\n")).is_err());
+        let virtual_line = "[[line]]\nname = \"box\"\nkind = \"virtual\"\n";
+        let config = Config::parse(virtual_line).expect("a virtual line needs no remote");
+        assert_eq!(config.lines[0].call_options().speed, VIRTUAL_SPEED);
+        let paced = Config::parse(&format!("{virtual_line}realtime = true\n")).expect("paced");
+        assert_eq!(paced.lines[0].call_options().speed, 1);
+        assert!(
+            Config::parse(&format!("{virtual_line}remote = \"h:1\"\n")).is_err(),
+            "a virtual line calls its own terminal"
+        );
     }
 }
