@@ -387,8 +387,9 @@ fn stored_requests(dir: &Path, config: &str) -> BTreeMap<i64, Stored> {
 }
 
 /// Takes the batch in over `protocol` into a fresh data directory and checks every
-/// request against `mail inspect`. Returns the directory and its config.
-fn take_in_over(protocol: &str, batch: &[Submission]) -> (PathBuf, String) {
+/// request against `mail inspect`. Returns the directory, its config and the number
+/// of jobs made.
+fn take_in_over(protocol: &str, batch: &[Submission]) -> (PathBuf, String, usize) {
     let dir = std::env::temp_dir().join(format!(
         "faxgate-mail-corpus-{}-{protocol}",
         std::process::id()
@@ -441,7 +442,8 @@ fn take_in_over(protocol: &str, batch: &[Submission]) -> (PathBuf, String) {
     matched.dedup();
     assert_eq!(matched.len(), ACCEPTED.len(), "{protocol}");
     assert_eq!(requests.len(), ACCEPTED.len(), "{protocol}: {requests:?}");
-    (dir, config)
+    let jobs = requests.values().map(|r| r.destinations.len()).sum();
+    (dir, config, jobs)
 }
 
 /// Keeps what a fetch hands over.
@@ -505,8 +507,9 @@ fn receipt_subject(dir: &Path, config: &str, mails: &[String], file: &str) -> St
 #[test]
 fn corpus_through_postfix_and_dovecot_over_pop3s_and_imaps() {
     let batch = batch();
-    let (pop_dir, pop_config) = take_in_over("pop3", &batch);
-    let (imap_dir, imap_config) = take_in_over("imap", &batch);
+    let (pop_dir, pop_config, pop_jobs) = take_in_over("pop3", &batch);
+    let (imap_dir, imap_config, imap_jobs) = take_in_over("imap", &batch);
+    assert_eq!(pop_jobs, imap_jobs);
 
     // Over IMAPS nothing is final, and the ignored mail queued no problem receipt.
     let nothing = faxgate_json(&[
@@ -538,6 +541,10 @@ fn corpus_through_postfix_and_dovecot_over_pop3s_and_imaps() {
         ],
         None,
     );
+    let done = faxgate_json(&["job", "list", "--json", "--config", &pop_config]);
+    let done = done.as_array().expect("jobs");
+    assert_eq!(done.len(), pop_jobs);
+    assert!(done.iter().all(|job| job["state"] == "sent"), "{done:?}");
     let sent = faxgate_json(&[
         "mail",
         "send-receipts",
@@ -548,6 +555,19 @@ fn corpus_through_postfix_and_dovecot_over_pop3s_and_imaps() {
     ]);
     let queued = sent["queued"].as_array().expect("queued");
     assert_eq!(queued.len(), ACCEPTED.len(), "{sent}");
+    assert!(queued.iter().all(|q| q["summary"] == "sent"), "{sent}");
+    // One receipt per accepted message, each to the mailbox that submitted it.
+    let mut receivers: Vec<&str> = queued
+        .iter()
+        .map(|q| q["to"].as_str().expect("to"))
+        .collect();
+    receivers.sort_unstable();
+    let mut submitters: Vec<String> = ACCEPTED
+        .iter()
+        .map(|(_, user)| format!("{user}@{DOMAIN}"))
+        .collect();
+    submitters.sort_unstable();
+    assert_eq!(receivers, submitters, "{sent}");
     let tried = sent["tried"].as_array().expect("tried");
     assert_eq!(tried.len(), ACCEPTED.len(), "{sent}");
     assert!(tried.iter().all(|t| t["result"] == "sent"), "{sent}");
