@@ -175,19 +175,14 @@ struct Submission {
 /// Submits every message, one SMTP session each, in order.
 fn submit_all(batch: &[Submission]) {
     runtime().block_on(async {
-        let sends = batch.iter().map(|message| {
+        for message in batch {
             let envelope = Envelope {
                 from: message.mail_from.clone(),
                 to: vec![format!("fax@{DOMAIN}")],
             };
-            async move {
-                send_mail(&submission(message.user), &envelope, &message.raw)
-                    .await
-                    .unwrap_or_else(|error| panic!("submitting as {}: {error}", message.user));
-            }
-        });
-        for send in sends {
-            send.await;
+            send_mail(&submission(message.user), &envelope, &message.raw)
+                .await
+                .unwrap_or_else(|error| panic!("submitting as {}: {error}", message.user));
         }
     });
 }
