@@ -30,6 +30,9 @@ pub struct NewIntake<'a> {
     pub message_id: &'a str,
     /// Its raw bytes, already stored (the reference is the SHA-256 digest).
     pub raw_blob: &'a BlobRef,
+    /// Its content digest without the fields each delivery adds (`Received`, ...), so
+    /// one message delivered twice has one digest (`mail_message::content_digest`).
+    pub digest: &'a str,
     /// Its size in bytes.
     pub size: u64,
     /// What became of it, in words (`pending`, `queued`, `refused: ...`).
@@ -112,18 +115,18 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// The first recorded message with this Message-ID and content, if any.
+    /// The first recorded message with this Message-ID and content digest, if any.
     pub async fn intake_find_content(
         &self,
         message_id: &str,
-        raw_blob: &BlobRef,
+        digest: &str,
     ) -> Result<Option<IntakeId>, Error> {
         let row = sqlx::query(
             "SELECT id FROM mail_intake WHERE message_id = $1 AND digest = $2 \
              AND duplicate_of IS NULL ORDER BY id LIMIT 1",
         )
         .bind(message_id)
-        .bind(raw_blob.as_str())
+        .bind(digest)
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
@@ -156,7 +159,7 @@ impl Store {
              AND duplicate_of IS NULL ORDER BY id LIMIT 1",
         )
         .bind(message.message_id)
-        .bind(message.raw_blob.as_str())
+        .bind(message.digest)
         .fetch_optional(&mut *tx)
         .await?
         .map(|row| row.try_get(0))
@@ -173,7 +176,7 @@ impl Store {
         .bind(message.mailbox)
         .bind(message.uidl)
         .bind(message.message_id)
-        .bind(message.raw_blob.as_str())
+        .bind(message.digest)
         .bind(message.raw_blob.as_str())
         .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
         .bind(&verdict)

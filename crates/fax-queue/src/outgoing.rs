@@ -212,7 +212,7 @@ impl Store {
              AND duplicate_of IS NULL ORDER BY id LIMIT 1",
         )
         .bind(message.message_id)
-        .bind(message.raw_blob.as_str())
+        .bind(message.digest)
         .fetch_optional(&mut *tx)
         .await?
         .map(|row| row.try_get(0))
@@ -233,7 +233,7 @@ impl Store {
         .bind(message.mailbox)
         .bind(message.uidl)
         .bind(message.message_id)
-        .bind(message.raw_blob.as_str())
+        .bind(message.digest)
         .bind(message.raw_blob.as_str())
         .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
         .bind(&verdict)

@@ -67,6 +67,7 @@ fn message<'a>(uidl: &'a str, message_id: &'a str, blob: &'a BlobRef) -> NewInta
         uidl,
         message_id,
         raw_blob: blob,
+        digest: blob.as_str(),
         size: 42,
         verdict: "pending",
         request: None,
@@ -158,7 +159,7 @@ async fn same_content_under_new_unique_id_is_a_duplicate(store: Store) {
     ));
     assert_eq!(
         store
-            .intake_find_content("<1@x>", &blob)
+            .intake_find_content("<1@x>", blob.as_str())
             .await
             .expect("find"),
         Some(first)

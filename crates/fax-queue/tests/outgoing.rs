@@ -68,6 +68,7 @@ fn message<'a>(uidl: &'a str, blob: &'a BlobRef, verdict: &'a str) -> NewIntake<
         uidl,
         message_id: "<a@example.com>",
         raw_blob: blob,
+        digest: blob.as_str(),
         size: 42,
         verdict,
         request: None,

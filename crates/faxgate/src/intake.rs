@@ -219,6 +219,7 @@ impl MailPipeline {
             message,
         });
         let message_id = message_id(raw);
+        let digest = mail_message::content_digest(raw);
         let taken = self
             .store
             .take_in_mail(
@@ -227,6 +228,7 @@ impl MailPipeline {
                     uidl,
                     message_id: &message_id,
                     raw_blob: &raw_blob,
+                    digest: &digest,
                     size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
                     verdict: verdict.as_str(),
                     request: None,
@@ -298,14 +300,15 @@ impl mail_net::smtpd::EnvelopeSink for MailPipeline {
         envelope: &mail_net::smtpd::Envelope,
         message: &[u8],
     ) -> Result<(), mail_net::smtpd::SinkRefusal> {
-        // The listener's messages are keyed by their content: a client that sends the
-        // same bytes again (its connection broke after our answer) is recognised.
-        let uidl = fax_queue::BlobRef::of(message);
+        // The listener's messages are keyed by their content without the trace fields
+        // (the listener's own Received line carries the time): a client that sends the
+        // same message again (its connection broke after our answer) is recognised.
+        let uidl = mail_message::content_digest(message);
         let envelope = Envelope {
             mail_from: Some(envelope.mail_from.clone()),
             rcpt_to: envelope.rcpt_to.clone(),
         };
-        MailPipeline::take_in(self, "smtpd", uidl.as_str(), message, &envelope)
+        MailPipeline::take_in(self, "smtpd", &uidl, message, &envelope)
             .await
             .map(|_| ())
             .map_err(|error| mail_net::smtpd::SinkRefusal::Temporary(error.to_string()))
@@ -518,6 +521,33 @@ mod tests {
         assert_eq!(entries[0].verdict, "accepted");
         assert_eq!(entries[0].mailbox, "smtpd");
         assert!(entries[0].request.is_some());
+    }
+
+    #[tokio::test]
+    async fn mail_delivered_twice_with_new_trace_fields_is_one_request() {
+        let (pipeline, _dir) = pipeline("redelivered").await;
+        let raw = mail("li@example.com", "86-755-83235170", "");
+        let trace = |hop: &str| {
+            [
+                format!(
+                    "Return-Path: <li@example.com>\r\nDelivered-To: fax@example.com\r\n\
+                     Received: from {hop} by mx; Sun, 29 Nov 2026 04:4{}:00 +0000\r\n",
+                    hop.len() % 10
+                )
+                .into_bytes(),
+                raw.clone(),
+            ]
+            .concat()
+        };
+        let envelope = mail_message::Envelope::default();
+        for (uidl, hop) in [("u1", "relay-a"), ("u2", "relay-b.example.net")] {
+            pipeline
+                .take_in("pop3://fax@mail.example", uidl, &trace(hop), &envelope)
+                .await
+                .expect("taken in");
+        }
+        // Two ledger rows (both unique IDs are known, so both get deleted), one job.
+        assert_eq!(counts(&pipeline).await, (2, 1, 0));
     }
 
     #[tokio::test]

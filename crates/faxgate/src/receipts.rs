@@ -754,6 +754,7 @@ mod tests {
                     uidl: "1",
                     message_id: "",
                     raw_blob: &raw,
+                    digest: raw.as_str(),
                     size: 1,
                     verdict: "bad-subject",
                     request: None,

@@ -20,6 +20,7 @@
 mod auth;
 mod config;
 mod decode;
+mod digest;
 mod envelope;
 mod error;
 mod lang;
@@ -32,6 +33,7 @@ mod tnef;
 pub use auth::{NoUsers, SenderAccount, SenderDirectory, split_pin};
 pub use config::{IntakeConfig, OnUnconvertible, RequireAuth};
 pub use decode::decode_header_text;
+pub use digest::content_digest;
 pub use envelope::{EnvelopeRecipient, envelope_recipient};
 pub use error::Error;
 pub use lang::Language;
