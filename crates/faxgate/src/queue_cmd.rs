@@ -18,7 +18,7 @@ pub struct StoreArgs {
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// The data directory: the SQLite database faxgate.db and the blobs. Default
-    /// /var/lib/faxgate.
+    /// ./faxgate-data (the one `faxgate serve` uses on embedded defaults).
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// A PostgreSQL (postgres://...) or SQLite (sqlite://FILE) URL, instead of the
@@ -43,8 +43,10 @@ pub struct QueueSettings {
     pub lease: Duration,
 }
 
-/// The default data directory.
-pub const DEFAULT_DATA_DIR: &str = "/var/lib/faxgate";
+/// The default data directory, relative to where faxgate runs: the same for the daemon
+/// and every command, so `faxgate user add` on defaults adds the user `faxgate serve`
+/// on defaults sees. Installed servers set `[store] data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "faxgate-data";
 
 /// The queue's settings from the configuration file's `[store]`, `[retry]` and
 /// `[scheduler]` sections (already range-checked by `Config::parse`).

@@ -84,11 +84,7 @@ async fn sender(store: &Store, from: Option<&str>) -> anyhow::Result<User> {
 /// Runs `faxgate send`.
 pub fn run(args: &SendArgs) -> anyhow::Result<bool> {
     let config = args.store.config()?;
-    let mut settings = args.store.settings()?;
-    if args.store.data_dir.is_none() && config.store.data_dir.is_none() {
-        // Where `faxgate serve` keeps its data without a configuration.
-        settings.data_dir = PathBuf::from(crate::serve::SERVE_DATA_DIR);
-    }
+    let settings = args.store.settings()?;
     let address = AddressSettings::new(&config.address).context("[address]")?;
     block_on(async {
         let store = settings.open().await?;

@@ -33,7 +33,7 @@ use crate::queue_cmd::{QueueSettings, now, settings_from, time_text};
 
 /// The data directory of `faxgate serve` and `faxgate status` when the configuration
 /// names none.
-pub const SERVE_DATA_DIR: &str = "faxgate-data";
+pub const SERVE_DATA_DIR: &str = crate::queue_cmd::DEFAULT_DATA_DIR;
 
 /// The `[admin]` section: the status and metrics endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
