@@ -9,6 +9,8 @@
 //!   content checks keep a message fetched twice from becoming two faxes.
 //! - [`Store::queue_receipt`] marks a finished request receipted and queues its
 //!   receipt in one transaction, so each request gets exactly one.
+//! - [`Store::finish_to_inbox`] queues the mail that hands a fax filed in a user's
+//!   inbox to its owner in the transaction that files it.
 //!
 //! Queued mail is sent by the binary's mail sender, which claims due mail for a while
 //! ([`Store::claim_outgoing`]) and reports each try. Sending is at least once: a crash
@@ -68,9 +70,9 @@ impl OutgoingState {
 /// A mail to queue.
 #[derive(Debug, Clone, Copy)]
 pub struct NewOutgoing<'a> {
-    /// What it is (`problem`, `result`).
+    /// What it is (`problem`, `result`, `inbox`).
     pub kind: &'a str,
-    /// The one recipient (the sender of the request).
+    /// The one recipient (the sender of the request, or the owner of an inbox).
     pub rcpt_to: &'a str,
     /// The whole message, headers and body (UTF-8: receipts are ASCII with encoded
     /// words and base64 parts).
@@ -145,7 +147,7 @@ fn message_text(mail: &NewOutgoing<'_>) -> Result<String, Error> {
     })
 }
 
-async fn insert_outgoing(
+pub(crate) async fn insert_outgoing(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     mail: &NewOutgoing<'_>,
     request: Option<RequestId>,

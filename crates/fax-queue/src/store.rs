@@ -1000,19 +1000,33 @@ impl Store {
         Ok(decision)
     }
 
-    /// Files the fax in `user`'s inbox and records the delivery as done, in one
-    /// transaction: a crash in between can neither lose the fax nor file it twice.
+    /// Files the fax in `user`'s inbox, records the delivery as done and queues `mail`
+    /// (the fax mailed to its owner), in one transaction: a crash in between can
+    /// neither lose the fax, nor file it twice, nor file it without mailing it or mail
+    /// it twice. `mail` is `None` for an owner with no address to mail: then the fax
+    /// is only filed.
     pub async fn finish_to_inbox(
         &self,
         claim: &Claim,
         user: UserId,
         entry: &InboxEntry,
+        mail: Option<&crate::outgoing::NewOutgoing<'_>>,
         report: &AttemptReport,
         now: Timestamp,
     ) -> Result<Decision, Error> {
         let mut tx = self.write_tx().await?;
         let decision = self.finish_in(&mut tx, claim, report, now).await?;
         insert_inbox(&mut tx, user, entry, Some(claim.delivery.id)).await?;
+        if let Some(mail) = mail {
+            crate::outgoing::insert_outgoing(
+                &mut tx,
+                mail,
+                Some(claim.delivery.request),
+                None,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(decision)
     }

@@ -78,6 +78,7 @@ both_backends!(
     worker_killed_after_the_last_confirmed_page_does_not_send_again,
     a_request_is_rendered_once_for_every_recipient,
     delivery_to_a_fax_id_files_the_fax_and_finishes_at_once,
+    a_fax_id_without_mail_is_only_filed,
 );
 
 fn email(text: &str) -> EmailAddress {
@@ -721,12 +722,32 @@ async fn delivery_to_a_fax_id_files_the_fax_and_finishes_at_once(store: Store) {
         tiff: BlobRef::of(b"tiff"),
         pages: 5,
     };
+    let mail = NewOutgoing {
+        kind: "inbox",
+        rcpt_to: "li@example.com",
+        message: b"Subject: You have received a fax\r\n\r\npdf\r\n",
+    };
     let decision = store
-        .finish_to_inbox(&claim, li.id, &entry, &report(OutcomeClass::Sent, 5), at(1))
+        .finish_to_inbox(
+            &claim,
+            li.id,
+            &entry,
+            Some(&mail),
+            &report(OutcomeClass::Sent, 5),
+            at(1),
+        )
         .await
         .expect("files");
     assert_eq!(decision, Decision::Done);
     assert_eq!(store.inbox(li.id, 0).await.expect("inbox"), vec![entry]);
+    // The mail to the owner is queued with the filing, exactly once.
+    let queued = store.outgoing_mail(None).await.expect("outgoing");
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].kind, "inbox");
+    assert_eq!(queued[0].rcpt_to, "li@example.com");
+    assert_eq!(queued[0].request, Some(claim.delivery.request));
+    assert_eq!(queued[0].state, OutgoingState::Queued);
+    assert_eq!(queued[0].message, mail.message);
     assert_eq!(
         store.delivery(ids[0]).await.expect("delivery").state,
         DeliveryState::Sent
@@ -738,6 +759,7 @@ async fn delivery_to_a_fax_id_files_the_fax_and_finishes_at_once(store: Store) {
                 &claim,
                 li.id,
                 &store.inbox(li.id, 0).await.expect("inbox")[0],
+                Some(&mail),
                 &report(OutcomeClass::Sent, 5),
                 at(2),
             )
@@ -745,6 +767,49 @@ async fn delivery_to_a_fax_id_files_the_fax_and_finishes_at_once(store: Store) {
         Err(Error::LeaseLost(_))
     ));
     assert_eq!(store.inbox(li.id, 0).await.expect("inbox").len(), 1);
+    assert_eq!(store.outgoing_mail(None).await.expect("outgoing").len(), 1);
+}
+
+async fn a_fax_id_without_mail_is_only_filed(store: Store) {
+    let li = store
+        .add_user(&new_user("Li Wei", "li@example.com"), "cli:root", T0)
+        .await
+        .expect("adds");
+    let fax_id = li.fax_id.to_string();
+    store
+        .enqueue(&request(None, &[fax_id.as_str()]), T0)
+        .await
+        .expect("enqueues");
+    let claim = store
+        .claim("trunk", 1, "w", LEASE, T0)
+        .await
+        .expect("claims")
+        .remove(0);
+    let entry = InboxEntry {
+        received_at: at(1),
+        sender: "li@example.com".to_owned(),
+        tiff: BlobRef::of(b"tiff"),
+        pages: 1,
+    };
+    store
+        .finish_to_inbox(
+            &claim,
+            li.id,
+            &entry,
+            None,
+            &report(OutcomeClass::Sent, 1),
+            at(1),
+        )
+        .await
+        .expect("files");
+    assert_eq!(store.inbox(li.id, 0).await.expect("inbox").len(), 1);
+    assert!(
+        store
+            .outgoing_mail(None)
+            .await
+            .expect("outgoing")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@
 //! send --t38`; `record` is a dry run that dials nobody and appends each call to a
 //! file. Before a T.38 call the request's documents are rendered to a fax TIFF once
 //! (a blob shared by every recipient and retry), and a job addressed to a fax ID of
-//! this server is filed in that user's inbox without a call.
+//! this server is filed in that user's inbox without a call and mailed to the user as
+//! a PDF (queued with the filing, sent by the mail sender of `faxgate serve`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use anyhow::{Context, bail};
 use fax_address::AddressSettings;
 use fax_queue::{
     AttemptReport, BlobRef, BlobStore, CallOutcome, Claim, DeliveryFilter, DeliveryState,
-    InboxEntry, OutcomeClass, Store, UserKey,
+    InboxEntry, NewOutgoing, OutcomeClass, Store, UserKey,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, watch};
@@ -101,6 +102,9 @@ struct WorkerContext {
     render_lock: Mutex<()>,
     /// Counters for `faxgate serve`'s status and metrics.
     stats: Arc<crate::serve::Stats>,
+    /// The gateway's address, the From of the mail that hands an inbox fax to its
+    /// owner.
+    mail_from: String,
     /// Turns true when the calls still running are to be handed back (shutdown after
     /// the grace period): they hang up and their claims are released.
     handback: watch::Sender<bool>,
@@ -216,6 +220,7 @@ pub async fn work(
         data_dir: settings.data_dir.clone(),
         render_lock: Mutex::new(()),
         stats: Arc::default(),
+        mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
     });
     let worker = args.worker.clone().unwrap_or_else(worker_name);
@@ -311,6 +316,7 @@ pub async fn serve(
         data_dir: settings.data_dir.clone(),
         render_lock: Mutex::new(()),
         stats: stats.clone(),
+        mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
     });
     let worker = worker_name();
@@ -431,6 +437,8 @@ enum Ended {
     Inbox {
         user: fax_queue::UserId,
         entry: InboxEntry,
+        /// The mail to the owner (recipient, message), queued with the filing.
+        mail: Option<(String, Vec<u8>)>,
         report: AttemptReport,
     },
 }
@@ -533,11 +541,17 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
         Ended::Inbox {
             user,
             entry,
+            mail,
             report,
         } => {
+            let mail = mail.as_ref().map(|(rcpt_to, message)| NewOutgoing {
+                kind: "inbox",
+                rcpt_to,
+                message,
+            });
             context
                 .store
-                .finish_to_inbox(&claim, *user, entry, report, now())
+                .finish_to_inbox(&claim, *user, entry, mail.as_ref(), report, now())
                 .await
         }
     };
@@ -580,6 +594,47 @@ async fn job(
             .map(Ended::Call),
         Driver::T38(line) => t38_job(&context, &claim, line, hang_up, progress).await,
     }
+}
+
+/// The mail that hands a fax filed in `user`'s inbox to them: recipient and message,
+/// or `None` for a user with no address.
+fn inbox_mail(
+    context: &WorkerContext,
+    claim: &Claim,
+    user: &fax_queue::User,
+    request: &fax_queue::Request,
+    (tiff, pages): (&BlobRef, u32),
+    at: fax_queue::Timestamp,
+) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+    let Some(to) = user.emails.first() else {
+        return Ok(None);
+    };
+    let content = context
+        .blobs
+        .get(tiff)
+        .context("reading the rendered fax")?;
+    let pdf = fax_tiff::tiff_to_pdf(&content).context("making the fax a PDF")?;
+    let fax = claim.delivery.id.to_string();
+    let message_id = crate::intake::new_message_id("inbox", &fax, &context.mail_from, at);
+    let date = crate::intake::mail_date(at);
+    let received = crate::queue_cmd::time_text(at);
+    let message = mail_message::inbox::inbox_mail(&mail_message::inbox::InboxFax {
+        from: &context.mail_from,
+        to: to.as_str(),
+        date: &date,
+        message_id: &message_id,
+        fax: &fax,
+        sender: &request.sender,
+        subject: Some(request.subject.as_str()).filter(|s| !s.is_empty()),
+        pages,
+        received: &received,
+        language: match user.locale {
+            fax_queue::Locale::Zh => mail_message::Language::Zh,
+            fax_queue::Locale::En => mail_message::Language::En,
+        },
+        pdf: &pdf,
+    });
+    Ok(Some((to.as_str().to_owned(), message)))
 }
 
 /// A report for a job that ended without a fax session.
@@ -664,15 +719,35 @@ async fn t38_job(
     };
     if let Destination::User(user) = target {
         let detail = context.store.delivery_detail(claim.delivery.id).await?;
-        info!(pages = total_pages, "filed in the inbox of a fax ID");
+        let received_at = now();
+        let mail = inbox_mail(
+            context,
+            claim,
+            &user,
+            &detail.request,
+            (&tiff, total_pages),
+            received_at,
+        )
+        .unwrap_or_else(|error| {
+            // The fax is in the inbox either way; a mail that cannot be made must
+            // not keep it from being filed.
+            warn!(error = %format!("{error:#}"), "the inbox fax could not be mailed");
+            None
+        });
+        info!(
+            pages = total_pages,
+            mailed = mail.is_some(),
+            "filed in the inbox of a fax ID"
+        );
         return Ok(Ended::Inbox {
             user: user.id,
             entry: InboxEntry {
-                received_at: now(),
+                received_at,
                 sender: detail.request.sender,
                 tiff,
                 pages: total_pages,
             },
+            mail,
             report: AttemptReport {
                 outcome: CallOutcome {
                     class: OutcomeClass::Sent,
@@ -1013,7 +1088,134 @@ impl RecordLine {
 
 #[cfg(test)]
 mod tests {
+    use mail_parser::{MessageParser, MimeHeaders};
+
     use super::*;
+
+    /// A fax to a user's fax ID, worked on a T.38 line: filed in the user's inbox
+    /// without a call, and mailed to them, the pages attached as one PDF.
+    #[tokio::test]
+    async fn a_fax_id_delivery_is_filed_and_mailed_as_a_pdf() {
+        use fax_queue::{DestinationKind, Document, Locale, NewRequest, NewUser, Source};
+        let dir = std::env::temp_dir().join(format!("faxgate-worker-inbox-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.expect("store");
+        let zhang = store
+            .add_user(
+                &NewUser {
+                    display_name: "Zhang".into(),
+                    emails: vec!["zhang@example.com".parse().expect("address")],
+                    permissions: "email".parse().expect("permissions"),
+                    max_destination: DestinationKind::International,
+                    fax_id: None,
+                    locale: Locale::Zh,
+                    pin: None,
+                },
+                "test",
+                now(),
+            )
+            .await
+            .expect("user");
+        let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
+        let (request, deliveries) = store
+            .enqueue(
+                &NewRequest {
+                    source: Source::Email,
+                    user: None,
+                    sender: "li@example.com".into(),
+                    subject: "季度报表".into(),
+                    documents: vec![Document {
+                        name: "a.txt".into(),
+                        blob: blobs.put(b"fax me").expect("document"),
+                    }],
+                    raw_mail: None,
+                    destinations: vec![zhang.fax_id.to_string()],
+                    priority: 0,
+                    send_at: now(),
+                    total_pages: None,
+                },
+                now(),
+            )
+            .await
+            .expect("enqueued");
+        // Rendered already (three pages), so the test needs no fonts or converters.
+        let pages: Vec<_> = (0..3)
+            .map(|_| fax_t4::Bitmap::new(1728, 50, fax_t4::Resolution::STANDARD).expect("page"))
+            .collect();
+        let tiff = fax_tiff::write(
+            &pages,
+            fax_tiff::PageEncoding::Ccitt(fax_t4::Scheme::Mh),
+            &fax_tiff::WriteOptions::default(),
+        )
+        .expect("tiff");
+        let blob = blobs.put(&tiff).expect("blob");
+        store
+            .set_rendered(request, &blob, 3)
+            .await
+            .expect("rendered");
+        let config = Config::default();
+        let line: LineConfig =
+            toml::from_str("name = \"gateway\"\nremote = \"127.0.0.1:1\"").expect("line");
+        let context = Arc::new(WorkerContext {
+            store: store.clone(),
+            blobs,
+            address: AddressSettings::new(&config.address).expect("address"),
+            lease: Duration::from_secs(60),
+            scratch_dir: dir.join("tmp"),
+            data_dir: dir.clone(),
+            render_lock: Mutex::new(()),
+            stats: Arc::default(),
+            mail_from: "Fax Gateway <fax@example.com>".into(),
+            handback: watch::channel(false).0,
+        });
+        let claim = store
+            .claim("gateway", 1, "test", Duration::from_secs(60), now())
+            .await
+            .expect("claims")
+            .remove(0);
+        run_call(context, claim, Driver::T38(Arc::new(line)))
+            .await
+            .expect("worked");
+
+        let delivery = store.delivery(deliveries[0]).await.expect("delivery");
+        assert_eq!(delivery.state, DeliveryState::Sent);
+        assert_eq!(store.inbox(zhang.id, 0).await.expect("inbox").len(), 1);
+        let queued = store.outgoing_mail(None).await.expect("outgoing");
+        assert_eq!(queued.len(), 1, "one mail per filed fax");
+        assert_eq!(queued[0].kind, "inbox");
+        assert_eq!(queued[0].rcpt_to, "zhang@example.com");
+        let message = MessageParser::default()
+            .parse(&queued[0].message)
+            .expect("mail parses");
+        assert!(
+            message
+                .subject()
+                .is_some_and(|s| s.contains("li@example.com") && s.contains("3 页")),
+            "{:?}",
+            message.subject()
+        );
+        let text = message.body_text(0).expect("text");
+        assert!(text.contains("季度报表"), "{text}");
+        let pdf = message.attachment(0).expect("PDF part");
+        assert_eq!(
+            pdf.content_type().map(|t| t.c_type.as_ref()),
+            Some("application")
+        );
+        assert_eq!(
+            pdf.attachment_name(),
+            Some(format!("fax-{}.pdf", deliveries[0]).as_str())
+        );
+        let pdf = pdf.contents();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let pdf_text = String::from_utf8_lossy(pdf);
+        assert_eq!(
+            pdf_text.matches("/Type /Page ").count(),
+            3,
+            "one PDF page per fax page"
+        );
+        assert!(pdf_text.contains("/Count 3"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn end(status: fax_t30::Status, pages: u32, heard: bool, refused: bool) -> CallEnd {
         CallEnd {

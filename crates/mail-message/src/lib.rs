@@ -9,7 +9,8 @@
 //! allowed to fax by mail are dropped without a reply; problems the sender can fix get a
 //! receipt ([`receipt`]) that says what to change, in Chinese or English.
 //!
-//! [`receipt`] composes the receipt mails from a result structure, ready to send.
+//! [`receipt`] composes the receipt mails from a result structure, ready to send;
+//! [`inbox`] the mail that hands a user a fax filed in their inbox, with its PDF.
 //!
 //! This crate never does I/O, never reads a clock, never looks up DNS and never panics
 //! on input: every message comes from a stranger. User accounts come through the
@@ -23,6 +24,7 @@ mod decode;
 mod digest;
 mod envelope;
 mod error;
+pub mod inbox;
 mod lang;
 mod loops;
 mod parts;

@@ -165,7 +165,7 @@ fn summary(recipients: &[RecipientResult]) -> &'static str {
 
 /// A header value with no line breaks or other control characters: a value that came
 /// from a mail must not be able to add headers.
-fn header_safe(value: &str) -> String {
+pub(crate) fn header_safe(value: &str) -> String {
     value
         .chars()
         .filter(|c| !c.is_control())
@@ -176,7 +176,7 @@ fn header_safe(value: &str) -> String {
 
 /// `text` as RFC 2047 encoded words (UTF-8, base64), folded: each word at most 75
 /// characters, split between characters.
-fn encode_words(text: &str) -> String {
+pub(crate) fn encode_words(text: &str) -> String {
     let text = header_safe(text);
     if text.is_ascii() && text.len() < 60 {
         return text;
@@ -197,7 +197,7 @@ fn encode_words(text: &str) -> String {
     words.join("\r\n ")
 }
 
-fn message_id_header(id: &str) -> String {
+pub(crate) fn message_id_header(id: &str) -> String {
     format!("<{}>", header_safe(id).trim_matches(['<', '>']))
 }
 
