@@ -226,7 +226,9 @@ pub(crate) fn run_limited_capturing(
         .context("starting prlimit (util-linux) to run the converter")?;
     let reader = match (capture, child.stdout.take()) {
         (Some(limit), Some(pipe)) => Some(std::thread::spawn(move || {
-            let mut data = Vec::new();
+            // Room for all the pages up front (up to a sane size): growing by doubling
+            // copied the pages several times over and faulted in fresh memory each time.
+            let mut data = Vec::with_capacity(limit.min(1 << 26) as usize);
             // One byte past the limit tells "too much" from "exactly the limit".
             let read = pipe.take(limit.saturating_add(1)).read_to_end(&mut data);
             read.map(|_| data)
