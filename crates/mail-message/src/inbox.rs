@@ -36,7 +36,7 @@ pub struct InboxFax<'a> {
     pub date: &'a str,
     /// The mail's own Message-ID, without angle brackets.
     pub message_id: &'a str,
-    /// The fax's number in the inbox: the attachment is `fax-<id>.pdf`.
+    /// What names the fax (the job that filed it): the attachment is `fax-<id>.pdf`.
     pub fax: &'a str,
     /// Who sent it: the request's sender (an address or a station identifier).
     pub sender: &'a str,
