@@ -101,11 +101,14 @@ fn binarize_into(grey: &GreyImage, mode: Binarize, row_step: usize) -> Result<Bi
         let chunks = source.chunks_exact(TILE);
         let tail = chunks.remainder();
         for (byte, pixels) in row.iter_mut().zip(chunks) {
-            let mut bits = 0u8;
-            for (i, (&g, &t)) in pixels.iter().zip(&thresholds).enumerate() {
-                bits |= u8::from(g < t) << (7 - i);
+            // Eight 0/1 bytes, then one multiplication gathers them into the top byte,
+            // the first pixel in the most significant bit: bit 8i moves to 63 - i.
+            let mut flags = [0u8; TILE];
+            for ((flag, &g), &t) in flags.iter_mut().zip(pixels).zip(&thresholds) {
+                *flag = u8::from(g < t);
             }
-            *byte = bits;
+            let gathered = u64::from_le_bytes(flags).wrapping_mul(0x8040_2010_0804_0201);
+            *byte = (gathered >> 56) as u8;
         }
         if !tail.is_empty()
             && let Some(byte) = row.get_mut(width / TILE)
@@ -276,11 +279,40 @@ pub fn pages_from_rasters(rasters: &[GreyImage], setup: &PageSetup) -> Result<Re
 /// Ghostscript's `pgmraw` device and poppler write them), checking each header against
 /// `limits` before allocating.
 pub fn parse_pgm_stream(
-    mut data: &[u8],
+    data: &[u8],
     x_dpi: f32,
     y_dpi: f32,
     limits: &Limits,
 ) -> Result<Vec<GreyImage>, Error> {
+    Ok(pgm_stream_views(data, limits)?
+        .into_iter()
+        .map(|view| GreyImage {
+            width: view.width,
+            height: view.height,
+            x_dpi,
+            y_dpi,
+            data: view.data.to_vec(),
+        })
+        .collect())
+}
+
+/// One page of a PGM stream, its samples still in the stream's buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GreyView<'a> {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height` samples, row by row, 0 = black.
+    pub data: &'a [u8],
+}
+
+/// [`parse_pgm_stream`] without copying the samples: a caller that places each page on
+/// a fresh raster anyway saves a page-sized copy and its memory.
+pub fn pgm_stream_views<'a>(
+    mut data: &'a [u8],
+    limits: &Limits,
+) -> Result<Vec<GreyView<'a>>, Error> {
     let damaged = |reason: &str| Error::Damaged {
         kind: "greyscale page raster",
         reason: reason.into(),
@@ -342,12 +374,10 @@ pub fn parse_pgm_stream(
         let samples = data
             .get(..len)
             .ok_or_else(|| damaged("truncated samples"))?;
-        images.push(GreyImage {
+        images.push(GreyView {
             width: width as u32,
             height: height as u32,
-            x_dpi,
-            y_dpi,
-            data: samples.to_vec(),
+            data: samples,
         });
         data = &data[len..];
     }

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use fax_render::grey::GreyImage;
+use fax_render::grey::{GreyImage, GreyView};
 use fax_render::{Note, PageSetup, Rendered};
 
 use super::{Safety, ScratchDir, pgm_bytes, run_limited, run_limited_capturing};
@@ -202,7 +202,7 @@ fn has_ink(samples: &[u8]) -> bool {
 /// One pass straight into the page: turning and centring separately cost two full
 /// page copies, and the turn walked the source a column at a time, one cache miss per
 /// pixel; here eight source rows are read together.
-fn place_on_page(grey: &GreyImage, turned: bool, setup: &PageSetup) -> (GreyImage, bool) {
+fn place_on_page(grey: GreyView<'_>, turned: bool, setup: &PageSetup) -> (GreyImage, bool) {
     let (pw, ph) = (setup.width() as usize, setup.height() as usize);
     let (w, h) = (grey.width as usize, grey.height as usize);
     let mut data = vec![255u8; pw * ph];
@@ -337,12 +337,7 @@ pub(crate) fn render_pdf(
         let finished = run_limited_capturing(pdftoppm, &args, scratch.path(), safety, Some(most))?;
         let mut limits = safety.limits;
         limits.max_pages = end - start;
-        let parsed = match fax_render::grey::parse_pgm_stream(
-            &finished.stdout,
-            plan.rx as f32,
-            plan.ry as f32,
-            &limits,
-        ) {
+        let parsed = match fax_render::grey::pgm_stream_views(&finished.stdout, &limits) {
             Ok(parsed) if finished.success && parsed.len() == end - start => parsed,
             _ => bail!(
                 "poppler could not render the PDF (damaged?): {}",
@@ -351,7 +346,7 @@ pub(crate) fn render_pdf(
         };
         for (offset, grey) in parsed.into_iter().enumerate() {
             let page = start + offset + 1;
-            let (grey, cut) = place_on_page(&grey, plan.turned, setup);
+            let (grey, cut) = place_on_page(grey, plan.turned, setup);
             if (plan.scale - 1.0).abs() > UNREMARKABLE_SCALE {
                 notes.push(Note::Scaled {
                     page,
@@ -431,6 +426,14 @@ mod tests {
         assert!((841.89 / 72.0 * a4.ry) <= f64::from(standard.height()) + 0.5);
     }
 
+    fn view(grey: &GreyImage) -> GreyView<'_> {
+        GreyView {
+            width: grey.width,
+            height: grey.height,
+            data: &grey.data,
+        }
+    }
+
     #[test]
     fn placing_in_one_pass_matches_turning_then_centring() {
         let setup = PageSetup::default();
@@ -460,7 +463,7 @@ mod tests {
                 } else {
                     centre_on_page(&grey, &setup)
                 };
-                let placed = place_on_page(&grey, turned, &setup);
+                let placed = place_on_page(view(&grey), turned, &setup);
                 assert_eq!(
                     placed.1, reference.1,
                     "cut, {width}x{height} turned {turned}"
@@ -479,7 +482,7 @@ mod tests {
             y_dpi: 196.0,
             data: vec![255; ((pw + 4) * ph) as usize],
         };
-        assert!(!place_on_page(&white, false, &setup).1);
+        assert!(!place_on_page(view(&white), false, &setup).1);
     }
 
     #[test]
