@@ -144,60 +144,18 @@ impl Store {
         now: Timestamp,
     ) -> Result<IntakeOutcome, Error> {
         let mut tx = self.write_tx().await?;
-        let existing = sqlx::query("SELECT id FROM mail_intake WHERE mailbox = $1 AND uidl = $2")
-            .bind(message.mailbox)
-            .bind(message.uidl)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            let id = IntakeId(row.try_get(0)?);
-            tx.commit().await?;
-            return Ok(IntakeOutcome::AlreadyRecorded(id));
-        }
-        let original: Option<i64> = sqlx::query(
-            "SELECT id FROM mail_intake WHERE message_id = $1 AND digest = $2 \
-             AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-        )
-        .bind(message.message_id)
-        .bind(message.digest)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?;
-        let verdict = match original {
-            Some(of) => format!("duplicate of intake {of}"),
-            None => message.verdict.to_owned(),
-        };
-        let id: i64 = sqlx::query(
-            "INSERT INTO mail_intake (mailbox, uidl, message_id, digest, raw_blob, size, \
-             verdict, duplicate_of, request_id, taken_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-        )
-        .bind(message.mailbox)
-        .bind(message.uidl)
-        .bind(message.message_id)
-        .bind(message.digest)
-        .bind(message.raw_blob.as_str())
-        .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
-        .bind(&verdict)
-        .bind(original)
-        .bind(if original.is_some() {
-            None
-        } else {
-            message.request.map(|r| r.0)
-        })
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        tx.commit().await?;
-        Ok(match original {
-            Some(of) => IntakeOutcome::Duplicate {
-                id: IntakeId(id),
-                of: IntakeId(of),
+        let outcome = match known(&mut tx, message).await? {
+            Known::Recorded(id) => IntakeOutcome::AlreadyRecorded(id),
+            Known::CopyOf(of) => IntakeOutcome::Duplicate {
+                id: insert_row(&mut tx, message, Some(of), None, now).await?,
+                of,
             },
-            None => IntakeOutcome::Recorded(IntakeId(id)),
-        })
+            Known::New => IntakeOutcome::Recorded(
+                insert_row(&mut tx, message, None, message.request, now).await?,
+            ),
+        };
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Sets what became of a message (once the request is made or refused).
@@ -247,4 +205,80 @@ impl Store {
         };
         rows.iter().map(entry).collect()
     }
+}
+
+/// What the ledger knows of a message about to be recorded.
+pub(crate) enum Known {
+    /// Its mailbox and unique ID were recorded before (this row).
+    Recorded(IntakeId),
+    /// It is new under this unique ID but a copy (same Message-ID and content
+    /// digest) of the message recorded first in this row.
+    CopyOf(IntakeId),
+    /// Never seen.
+    New,
+}
+
+/// Looks `message` up in the ledger, inside the writer transaction that records it.
+pub(crate) async fn known(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    message: &NewIntake<'_>,
+) -> Result<Known, Error> {
+    let recorded = sqlx::query("SELECT id FROM mail_intake WHERE mailbox = $1 AND uidl = $2")
+        .bind(message.mailbox)
+        .bind(message.uidl)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = recorded {
+        return Ok(Known::Recorded(IntakeId(row.try_get(0)?)));
+    }
+    let original = sqlx::query(
+        "SELECT id FROM mail_intake WHERE message_id = $1 AND digest = $2 \
+         AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+    )
+    .bind(message.message_id)
+    .bind(message.digest)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match original {
+        Some(row) => Known::CopyOf(IntakeId(row.try_get(0)?)),
+        None => Known::New,
+    })
+}
+
+/// Inserts the ledger row of `message`: a copy of `original` (its verdict says so and
+/// it points at no request), or a new message made into `request`.
+pub(crate) async fn insert_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    message: &NewIntake<'_>,
+    original: Option<IntakeId>,
+    request: Option<RequestId>,
+    now: Timestamp,
+) -> Result<IntakeId, Error> {
+    let verdict = match original {
+        Some(of) => format!("duplicate of intake {}", of.0),
+        None => message.verdict.to_owned(),
+    };
+    let id: i64 = sqlx::query(
+        "INSERT INTO mail_intake (mailbox, uidl, message_id, digest, raw_blob, size, \
+         verdict, duplicate_of, request_id, taken_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(message.mailbox)
+    .bind(message.uidl)
+    .bind(message.message_id)
+    .bind(message.digest)
+    .bind(message.raw_blob.as_str())
+    .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
+    .bind(&verdict)
+    .bind(original.map(|of| of.0))
+    .bind(if original.is_some() {
+        None
+    } else {
+        request.map(|r| r.0)
+    })
+    .bind(now.0)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(IntakeId(id))
 }

@@ -22,7 +22,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::Error;
-use crate::intake::{IntakeId, IntakeOutcome, NewIntake};
+use crate::intake::{IntakeId, IntakeOutcome, Known, NewIntake, insert_row, known};
 use crate::model::{DeliveryDetail, DeliveryId, NewRequest, RequestId, Timestamp};
 use crate::store::{Store, insert_request};
 
@@ -195,57 +195,30 @@ impl Store {
             });
         }
         let mut tx = self.write_tx().await?;
-        let existing = sqlx::query("SELECT id FROM mail_intake WHERE mailbox = $1 AND uidl = $2")
-            .bind(message.mailbox)
-            .bind(message.uidl)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            let id = IntakeId(row.try_get(0)?);
-            tx.commit().await?;
-            return Ok(MailTakenIn {
-                outcome: IntakeOutcome::AlreadyRecorded(id),
-                request: None,
-                reply: None,
-            });
-        }
-        let original: Option<i64> = sqlx::query(
-            "SELECT id FROM mail_intake WHERE message_id = $1 AND digest = $2 \
-             AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-        )
-        .bind(message.message_id)
-        .bind(message.digest)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?;
+        let original = match known(&mut tx, message).await? {
+            Known::Recorded(id) => {
+                tx.commit().await?;
+                return Ok(MailTakenIn {
+                    outcome: IntakeOutcome::AlreadyRecorded(id),
+                    request: None,
+                    reply: None,
+                });
+            }
+            Known::CopyOf(of) => Some(of),
+            Known::New => None,
+        };
         let made = match (original, request) {
             (None, Some(request)) => Some(insert_request(&mut tx, request, now).await?),
             _ => None,
         };
-        let verdict = match original {
-            Some(of) => format!("duplicate of intake {of}"),
-            None => message.verdict.to_owned(),
-        };
-        let id: i64 = sqlx::query(
-            "INSERT INTO mail_intake (mailbox, uidl, message_id, digest, raw_blob, size, \
-             verdict, duplicate_of, request_id, taken_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        let id = insert_row(
+            &mut tx,
+            message,
+            original,
+            made.as_ref().map(|(request, _)| *request),
+            now,
         )
-        .bind(message.mailbox)
-        .bind(message.uidl)
-        .bind(message.message_id)
-        .bind(message.digest)
-        .bind(message.raw_blob.as_str())
-        .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
-        .bind(&verdict)
-        .bind(original)
-        .bind(made.as_ref().map(|(request, _)| request.0))
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let id = IntakeId(id);
+        .await?;
         let reply = match (original, reply) {
             (None, Some(reply)) => Some(
                 insert_outgoing(
@@ -262,10 +235,7 @@ impl Store {
         tx.commit().await?;
         Ok(MailTakenIn {
             outcome: match original {
-                Some(of) => IntakeOutcome::Duplicate {
-                    id,
-                    of: IntakeId(of),
-                },
+                Some(of) => IntakeOutcome::Duplicate { id, of },
                 None => IntakeOutcome::Recorded(id),
             },
             request: made,
