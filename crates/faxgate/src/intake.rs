@@ -51,7 +51,8 @@ impl StoreDirectory {
     }
 }
 
-fn kind_of(destination: DestinationKind) -> Kind {
+/// The address rules' destination kind of a user's limit.
+pub(crate) fn kind_of(destination: DestinationKind) -> Kind {
     match destination {
         DestinationKind::Internal => Kind::Internal,
         DestinationKind::Local => Kind::Local,

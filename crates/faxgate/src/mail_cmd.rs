@@ -4,20 +4,17 @@
 //! verdict, the sender, the decoded Subject, the recipients (as `address parse` prints
 //! them), the documents to fax and the parts not faxed with the reason.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use fax_address::{AddressSettings, Kind};
-use fax_queue::{DestinationKind, Locale, Pin, User};
-use mail_message::{
-    Envelope, Intake, Language, MailRequest, Problem, SenderAccount, SenderDirectory, Verdict,
-};
+use fax_address::AddressSettings;
+use mail_message::{Envelope, Intake, Language, MailRequest, Problem, Verdict};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::address_cmd::{BadEntryJson, RecipientJson};
 use crate::config::Config;
+use crate::intake::StoreDirectory;
 use crate::queue_cmd::{StoreArgs, block_on, settings_from};
 
 /// The `faxgate mail` subcommands.
@@ -130,42 +127,6 @@ pub fn run(command: MailCommand) -> Result<bool> {
     }
 }
 
-/// The store's users by address (lower case), for the intake's sender check.
-struct StoreUsers {
-    by_address: HashMap<String, User>,
-}
-
-fn kind_of(destination: DestinationKind) -> Kind {
-    match destination {
-        DestinationKind::Internal => Kind::Internal,
-        DestinationKind::Local => Kind::Local,
-        DestinationKind::National => Kind::National,
-        DestinationKind::International => Kind::International,
-    }
-}
-
-impl SenderDirectory for StoreUsers {
-    fn find(&self, address: &str) -> Option<SenderAccount> {
-        let user = self.by_address.get(address)?;
-        Some(SenderAccount {
-            email_to_fax: user.permissions.has(fax_queue::Permission::EmailToFax),
-            max_kind: kind_of(user.max_destination),
-            language: Some(match user.locale {
-                Locale::Zh => Language::Zh,
-                Locale::En => Language::En,
-            }),
-            has_pin: user.pin.is_some(),
-        })
-    }
-
-    fn pin_matches(&self, address: &str, pin: &str) -> bool {
-        let Some(hash) = self.by_address.get(address).and_then(|u| u.pin.as_ref()) else {
-            return false;
-        };
-        pin.parse::<Pin>().is_ok_and(|pin| hash.verify(&pin))
-    }
-}
-
 /// Whether a store is configured for this command: named on the command line or in the
 /// config file. The built-in data directory is not opened unasked: inspecting a message
 /// must not create a database.
@@ -180,10 +141,9 @@ fn store_configured(args: &StoreArgs, config: &Config) -> bool {
             .is_some_and(|url| !url.is_empty())
 }
 
-fn load_users(args: &StoreArgs, config: &Config) -> Result<StoreUsers> {
-    let mut by_address = HashMap::new();
+fn load_users(args: &StoreArgs, config: &Config) -> Result<StoreDirectory> {
     if !store_configured(args, config) {
-        return Ok(StoreUsers { by_address });
+        return Ok(StoreDirectory::new(Vec::new()));
     }
     let mut settings = settings_from(config)?;
     if let Some(dir) = &args.data_dir {
@@ -198,12 +158,7 @@ fn load_users(args: &StoreArgs, config: &Config) -> Result<StoreUsers> {
         store.close().await;
         Ok(users)
     })?;
-    for user in users {
-        for email in &user.emails {
-            by_address.insert(email.as_str().to_lowercase(), user.clone());
-        }
-    }
-    Ok(StoreUsers { by_address })
+    Ok(StoreDirectory::new(users))
 }
 
 #[derive(Serialize)]

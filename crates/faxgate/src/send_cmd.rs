@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use fax_address::{AddressSettings, Kind};
+use fax_address::AddressSettings;
 use fax_queue::{
-    BlobStore, DeliveryDetail, DeliveryId, DeliveryState, DestinationKind, Document, NewRequest,
-    Permission, Source, Store, User,
+    BlobStore, DeliveryDetail, DeliveryId, DeliveryState, Document, NewRequest, Permission, Source,
+    Store, User,
 };
 use serde_json::json;
 
@@ -41,14 +41,7 @@ pub struct SendArgs {
     store: StoreArgs,
 }
 
-fn kind_of(destination: DestinationKind) -> Kind {
-    match destination {
-        DestinationKind::Internal => Kind::Internal,
-        DestinationKind::Local => Kind::Local,
-        DestinationKind::National => Kind::National,
-        DestinationKind::International => Kind::International,
-    }
-}
+use crate::intake::kind_of;
 
 async fn sender(store: &Store, from: Option<&str>) -> anyhow::Result<User> {
     let users = store.users().await.context("reading the users")?;
