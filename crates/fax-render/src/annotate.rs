@@ -130,8 +130,22 @@ pub fn stamp_headers(
     header: &Header,
     fonts: &FontSet,
 ) -> Result<Fidelity, Error> {
-    let mut fidelity = Fidelity::default();
     let total = pages.len();
+    stamp_headers_numbered(pages, header, fonts, 1, total)
+}
+
+/// Prints the header line as [`stamp_headers`] does, numbering the pages from `first`
+/// of `total`: for pages that are sent after others made apart from them (a cover
+/// page made per recipient in front of a document rendered once). Fidelity notes
+/// name pages by their number in the whole fax.
+pub fn stamp_headers_numbered(
+    pages: &mut [Bitmap],
+    header: &Header,
+    fonts: &FontSet,
+    first: usize,
+    total: usize,
+) -> Result<Fidelity, Error> {
+    let mut fidelity = Fidelity::default();
     let mut setters: Vec<(fax_t4::Resolution, LineSetter<'_>)> = Vec::new();
     let text = header.text();
     for (index, page) in pages.iter_mut().enumerate() {
@@ -158,12 +172,13 @@ pub fn stamp_headers(
             inked |= row.iter().any(|b| *b != 0);
             row.fill(0);
         }
+        let number = first + index;
         if inked {
-            fidelity.notes.push(Note::Cropped { page: index + 1 });
+            fidelity.notes.push(Note::Cropped { page: number });
         }
         let top = HEADER_TOP_FINE * setup.y_dpi() / 196.0;
         let baseline = (top + setter.ascent).round() as i32;
-        let label = page_label(index + 1, total);
+        let label = page_label(number, total);
         let label_width = setter.width(&label).ceil() as u32;
         let right = page.width().saturating_sub(HEADER_SIDE);
         let label_left = right.saturating_sub(label_width);
@@ -172,7 +187,7 @@ pub fn stamp_headers(
         let mut missing = setter.draw(page, &left_text, HEADER_SIDE as i32, baseline);
         missing.extend(setter.draw(page, &label, label_left as i32, baseline));
         if !missing.is_empty() {
-            fidelity.notes.push(missing_note(index + 1, &missing));
+            fidelity.notes.push(missing_note(number, &missing));
         }
     }
     Ok(fidelity)

@@ -71,6 +71,9 @@ pub struct RenderConfig {
     pub pdf_renderer: PdfRendererSetting,
     /// Print the header line (date, sender, number, "Page n/m") on every page.
     pub header: bool,
+    /// The station's fax number as printed on the header line and the cover page
+    /// (`+44 20 7946 0000`); empty prints none.
+    pub header_number: String,
     /// Font size of the header line, in points.
     pub header_font_size_pt: f32,
     /// Minutes east of UTC for the dates on the header line and the cover page.
@@ -95,6 +98,7 @@ impl Default for RenderConfig {
             office: OfficeSetting::Auto,
             pdf_renderer: PdfRendererSetting::Auto,
             header: true,
+            header_number: String::new(),
             header_font_size_pt: 9.0,
             utc_offset_minutes: 0,
             cover_page: false,

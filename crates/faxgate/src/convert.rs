@@ -66,6 +66,11 @@ pub(crate) struct PageArgs {
     /// A note printed on the cover page (lines wrap; "-" reads it from stdin).
     #[arg(long, value_name = "TEXT")]
     pub(crate) cover_note: Option<String>,
+    /// Pages sent in front of these ones but made apart from them (the worker's cover
+    /// page, made per recipient): the header numbers pages from N+1 of the total
+    /// plus N.
+    #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
+    pub(crate) header_pages_before: usize,
 }
 
 impl PageArgs {
@@ -220,8 +225,11 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<()> {
     }
     if let Some(header) = args.pages.header(date_time) {
         let fonts = text_fonts(args, &mut fonts)?;
+        let before = args.pages.header_pages_before;
+        let total = fax_pages.len().saturating_add(before);
         let fidelity =
-            annotate::stamp_headers(&mut fax_pages, &header, fonts).context("the header line")?;
+            annotate::stamp_headers_numbered(&mut fax_pages, &header, fonts, before + 1, total)
+                .context("the header line")?;
         for note in &fidelity.notes {
             eprintln!("faxgate: header line: {note}");
         }

@@ -108,6 +108,8 @@ struct WorkerContext {
     /// Turns true when the calls still running are to be handed back (shutdown after
     /// the grace period): they hang up and their claims are released.
     handback: watch::Sender<bool>,
+    /// `[render]`: page geometry, fonts, limits, header line and cover page.
+    render: fax_render::RenderConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +224,7 @@ pub async fn work(
         stats: Arc::default(),
         mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
+        render: config.render.clone(),
     });
     let worker = args.worker.clone().unwrap_or_else(worker_name);
     let recovered = store
@@ -318,6 +321,7 @@ pub async fn serve(
         stats: stats.clone(),
         mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
+        render: config.render.clone(),
     });
     let worker = worker_name();
     let mut calls = tokio::task::JoinSet::new();
@@ -768,6 +772,41 @@ async fn t38_job(
         .context("reading the rendered fax")?;
     let mut pages =
         fax_pages(&content).with_context(|| format!("request {request}: rendered fax"))?;
+    if context.render.cover_page {
+        // Made per recipient, in front of the pages shared by every recipient; the
+        // resume page counts it, so a call resuming past it does not send it again.
+        let detail = context.store.delivery_detail(claim.delivery.id).await?;
+        let sender = sender_name(context, &detail.request).await;
+        let date_time = fax_render::annotate::DateTime::from_unix(
+            now().millis().div_euclid(1000),
+            context.render.utc_offset_minutes,
+        );
+        let cover = cover_text(
+            context,
+            &claim.delivery.destination,
+            &sender,
+            pages.len(),
+            date_time,
+        );
+        let render = context.render.clone();
+        let resolution = pages
+            .first()
+            .map_or(fax_t4::Resolution::FINE, |page| page.resolution());
+        let drawn =
+            tokio::task::spawn_blocking(move || cover_page(&render, &cover, &sender, resolution))
+                .await
+                .context("the cover page's thread failed")?;
+        match drawn {
+            Ok(page) => pages.insert(0, page),
+            Err(error) => {
+                warn!(error = %format!("{error:#}"), "the cover page could not be made");
+                return Ok(Ended::Call(no_call(
+                    OutcomeClass::Document,
+                    format!("the cover page could not be made: {error:#}"),
+                )));
+            }
+        }
+    }
     let from = usize::try_from(claim.delivery.resume_page).unwrap_or(usize::MAX);
     if from >= pages.len() {
         // Every page was confirmed by an earlier call.
@@ -934,9 +973,11 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
         request.0
     ));
     let started = std::time::Instant::now();
+    let sender = sender_name(context, &detail.request).await;
     let converted = tokio::task::spawn_blocking({
         let scratch = scratch.clone();
-        move || render(&scratch, &documents)
+        let settings = context.render.clone();
+        move || render(&scratch, &documents, &settings, &sender)
     })
     .await
     .context("the rendering thread failed");
@@ -953,8 +994,104 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
     Ok(stored)
 }
 
-/// Renders documents with `faxgate convert` and its default settings, in `scratch`.
-fn render(scratch: &Path, documents: &[(String, Vec<u8>)]) -> anyhow::Result<Vec<u8>> {
+/// The sender as the header line and the cover page name them: the request's user's
+/// display name, else the address the request came from.
+async fn sender_name(context: &WorkerContext, request: &fax_queue::Request) -> String {
+    if let Some(user) = request.user {
+        match context.store.user(&UserKey::Id(user)).await {
+            Ok(user) if !user.display_name.trim().is_empty() => return user.display_name,
+            Ok(_) => {}
+            Err(error) => {
+                // The sender's address still says who sent it.
+                debug!(error = %error, "the request's user could not be read");
+            }
+        }
+    }
+    request.sender.clone()
+}
+
+/// `faxgate convert`'s command line for the `[render]` settings: the worker renders
+/// exactly as the command would with these options, so there is one conversion path.
+fn convert_argv(
+    render: &fax_render::RenderConfig,
+    header_from: &str,
+    output: &Path,
+) -> Vec<std::ffi::OsString> {
+    use fax_render::{OfficeSetting, PdfRendererSetting, ResolutionSetting};
+
+    let mut argv: Vec<std::ffi::OsString> =
+        vec!["convert".into(), "-o".into(), output.as_os_str().to_owned()];
+    let mut option = |name: &str, value: String| {
+        argv.push(format!("--{name}").into());
+        argv.push(value.into());
+    };
+    option(
+        "resolution",
+        match render.resolution {
+            ResolutionSetting::Fine => "fine",
+            ResolutionSetting::Standard => "standard",
+        }
+        .into(),
+    );
+    option(
+        "paper",
+        match render.paper {
+            fax_render::Paper::A4 => "a4",
+            fax_render::Paper::Letter => "letter",
+        }
+        .into(),
+    );
+    option("margin-mm", render.margin_mm.to_string());
+    option("font-size", render.font_size_pt.to_string());
+    for family in &render.fonts {
+        option("font", family.clone());
+    }
+    option("timeout", render.timeout_seconds.to_string());
+    option("max-memory-mib", render.max_memory_mib.to_string());
+    option("max-pages", render.max_pages.to_string());
+    option(
+        "office",
+        match render.office {
+            OfficeSetting::Auto => "auto",
+            OfficeSetting::Warm => "warm",
+            OfficeSetting::Cold => "cold",
+        }
+        .into(),
+    );
+    option(
+        "pdf-renderer",
+        match render.pdf_renderer {
+            PdfRendererSetting::Auto => "auto",
+            PdfRendererSetting::Poppler => "poppler",
+            PdfRendererSetting::Ghostscript => "ghostscript",
+        }
+        .into(),
+    );
+    if render.header {
+        option("header-from", header_from.to_owned());
+        option("header-number", render.header_number.clone());
+        option("header-font-size", render.header_font_size_pt.to_string());
+        option("utc-offset-minutes", render.utc_offset_minutes.to_string());
+        // The cover page is made per recipient at call time, in front of these pages.
+        option(
+            "header-pages-before",
+            usize::from(render.cover_page).to_string(),
+        );
+    }
+    for path in &render.font_paths {
+        argv.push("--font-path".into());
+        argv.push(path.as_os_str().to_owned());
+    }
+    argv
+}
+
+/// Renders documents with `faxgate convert` and the `[render]` settings, in `scratch`.
+fn render(
+    scratch: &Path,
+    documents: &[(String, Vec<u8>)],
+    render: &fax_render::RenderConfig,
+    header_from: &str,
+) -> anyhow::Result<Vec<u8>> {
     use clap::Parser;
 
     /// `faxgate convert`'s arguments, parsed as the command line would be.
@@ -966,11 +1103,7 @@ fn render(scratch: &Path, documents: &[(String, Vec<u8>)]) -> anyhow::Result<Vec
 
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let output = scratch.join("fax.tif");
-    let mut argv = vec![
-        "convert".into(),
-        "-o".into(),
-        output.clone().into_os_string(),
-    ];
+    let mut argv = convert_argv(render, header_from, &output);
     for (index, (name, content)) in documents.iter().enumerate() {
         // The sender's file name only as a hint (converters read the content); never
         // as a path.
@@ -986,6 +1119,74 @@ fn render(scratch: &Path, documents: &[(String, Vec<u8>)]) -> anyhow::Result<Vec
     let convert = Convert::try_parse_from(argv).context("conversion settings")?;
     crate::convert::run(&convert.args)?;
     std::fs::read(&output).with_context(|| format!("reading {}", output.display()))
+}
+
+/// What the cover page for one recipient says: the names of the destination's Subject
+/// entry (`number|FAXID/Name1|Name2`), the sender, and the pages of the whole fax.
+fn cover_text(
+    context: &WorkerContext,
+    destination: &str,
+    sender: &str,
+    document_pages: usize,
+    date_time: fax_render::annotate::DateTime,
+) -> fax_render::annotate::Cover {
+    let names = context
+        .address
+        .plan(destination, fax_address::Kind::International)
+        .ok()
+        .and_then(|plan| plan.recipients.into_iter().next())
+        .map(|recipient| recipient_names(&recipient))
+        .unwrap_or_default();
+    fax_render::annotate::Cover {
+        to: names,
+        from: sender.to_owned(),
+        from_number: context.render.header_number.clone(),
+        date_time: Some(date_time),
+        pages: document_pages + 1,
+        note: String::new(),
+    }
+}
+
+/// The recipient's names as the cover page prints them: Name1 and Name2, those given.
+fn recipient_names(recipient: &fax_address::Recipient) -> Vec<String> {
+    [recipient.name1(), recipient.name2()]
+        .into_iter()
+        .flatten()
+        .map(|name| name.as_str().to_owned())
+        .collect()
+}
+
+/// The cover page for one recipient, with the header line as page 1 when headers are
+/// on, at the resolution of the document's first page.
+fn cover_page(
+    render: &fax_render::RenderConfig,
+    cover: &fax_render::annotate::Cover,
+    header_from: &str,
+    resolution: fax_t4::Resolution,
+) -> anyhow::Result<fax_t4::Bitmap> {
+    use fax_render::annotate;
+
+    let (fonts, _notes) = crate::render_edge::find_fonts(&render.fonts, &render.font_paths)?;
+    let setup = fax_render::PageSetup {
+        resolution,
+        ..render.page_setup()
+    };
+    let mut pages = annotate::cover_page(cover, &fonts, &setup)
+        .context("the cover page")?
+        .pages;
+    if render.header {
+        let header = annotate::Header {
+            date_time: cover
+                .date_time
+                .unwrap_or_else(|| annotate::DateTime::from_unix(0, 0)),
+            sender_name: header_from.to_owned(),
+            sender_number: render.header_number.clone(),
+            font_size_pt: render.header_font_size_pt,
+        };
+        annotate::stamp_headers_numbered(&mut pages, &header, &fonts, 1, cover.pages)
+            .context("the cover page's header line")?;
+    }
+    pages.into_iter().next().context("no cover page was drawn")
 }
 
 /// The dry-run line: one JSON line per event, flushed at once so a killed worker's
@@ -1167,6 +1368,7 @@ mod tests {
             stats: Arc::default(),
             mail_from: "Fax Gateway <fax@example.com>".into(),
             handback: watch::channel(false).0,
+            render: config.render.clone(),
         });
         let claim = store
             .claim("gateway", 1, "test", Duration::from_secs(60), now())
@@ -1259,5 +1461,201 @@ mod tests {
         let cancelled = call_report(&cancelled, 3);
         assert_eq!(cancelled.outcome.class, OutcomeClass::Interrupted);
         assert_eq!(cancelled.outcome.pages_confirmed, 1);
+    }
+
+    /// Whether `line` (drawn by `render_line`, 4 pixels of white either side) is on
+    /// `page` with its text starting `left` pixels from the edge, at some row of the
+    /// top `band` rows.
+    fn line_on_page(page: &fax_t4::Bitmap, line: &fax_t4::Bitmap, left: u32, band: u32) -> bool {
+        let x0 = left - 4;
+        (0..band).any(|dy| {
+            (0..line.height()).all(|y| {
+                let page_y = dy + y;
+                page_y < page.height()
+                    && (0..line.width()).all(|x| line.get(x, y) == page.get(x0 + x, page_y))
+            })
+        })
+    }
+
+    /// `[render] header = true, cover_page = true`: each of two recipients gets its own
+    /// cover page in front of the document pages, the pages carry the header line
+    /// numbered over the whole fax, and the pages arrive over a virtual line as drawn.
+    #[tokio::test]
+    async fn a_request_to_two_recipients_gets_a_cover_each_and_the_header_line() {
+        use fax_queue::{Document, NewRequest, Source};
+        use fax_render::annotate;
+
+        let dir = std::env::temp_dir().join(format!("faxgate-worker-cover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.expect("store");
+        let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
+        // A fax TIFF document: converted in this process, no converter programs.
+        let mut page = fax_t4::Bitmap::new(1728, 600, fax_t4::Resolution::FINE).expect("page");
+        for y in 300..340 {
+            for x in 400..1300 {
+                page.set(x, y, true);
+            }
+        }
+        let document = fax_tiff::write(
+            &[page],
+            fax_tiff::PageEncoding::Ccitt(fax_t4::Scheme::Mh),
+            &fax_tiff::WriteOptions::default(),
+        )
+        .expect("tiff");
+        let destinations = [
+            (
+                "86-755-83235170/Alice Smith|ACME Ltd",
+                vec!["Alice Smith", "ACME Ltd"],
+            ),
+            ("86-755-83235171/Bob Jones", vec!["Bob Jones"]),
+        ];
+        let (_, deliveries) = store
+            .enqueue(
+                &NewRequest {
+                    source: Source::Email,
+                    user: None,
+                    sender: "li@example.com".into(),
+                    subject: String::new(),
+                    documents: vec![Document {
+                        name: "report.tif".into(),
+                        blob: blobs.put(&document).expect("document"),
+                    }],
+                    raw_mail: None,
+                    destinations: destinations.iter().map(|(d, _)| d.to_string()).collect(),
+                    priority: 0,
+                    send_at: now(),
+                    total_pages: None,
+                },
+                now(),
+            )
+            .await
+            .expect("enqueued");
+        let mut config = Config::default();
+        config.render.header = true;
+        config.render.cover_page = true;
+        config.render.header_number = "+86 755 8323 5100".into();
+        let line: LineConfig = toml::from_str("name = \"box\"\nkind = \"virtual\"").expect("line");
+        let line = Arc::new(line);
+        let context = Arc::new(WorkerContext {
+            store: store.clone(),
+            blobs,
+            address: AddressSettings::new(&config.address).expect("address"),
+            lease: Duration::from_secs(60),
+            scratch_dir: dir.join("tmp"),
+            data_dir: dir.clone(),
+            render_lock: Mutex::new(()),
+            stats: Arc::default(),
+            mail_from: "Fax Gateway <fax@example.com>".into(),
+            handback: watch::channel(false).0,
+            render: config.render.clone(),
+        });
+        let (fonts, _) = crate::render_edge::find_fonts(&[], &[]).expect("fonts");
+        let box_dir = crate::virtual_line::line_dir(&dir, "box");
+        let mut covers = Vec::new();
+        for _ in &destinations {
+            // The minutes the header and cover may show: those the call spans.
+            let started = now().millis().div_euclid(60_000);
+            let claim = store
+                .claim("box", 1, "test", Duration::from_secs(60), now())
+                .await
+                .expect("claims")
+                .remove(0);
+            let destination = claim.delivery.destination.clone();
+            let before: Vec<PathBuf> = tiffs_in(&box_dir);
+            run_call(context.clone(), claim, Driver::T38(line.clone()))
+                .await
+                .expect("worked");
+            let ended = now().millis().div_euclid(60_000);
+            let filed: Vec<PathBuf> = tiffs_in(&box_dir)
+                .into_iter()
+                .filter(|path| !before.contains(path))
+                .collect();
+            assert_eq!(filed.len(), 1, "one fax filed per call");
+            let received = fax_pages(&std::fs::read(&filed[0]).expect("read")).expect("pages");
+            assert_eq!(received.len(), 2, "cover and document page");
+            let names = &destinations
+                .iter()
+                .find(|(d, _)| *d == destination)
+                .expect("a destination of the request")
+                .1;
+            let minutes: Vec<i64> = (started..=ended).collect();
+            // Page 1 is this recipient's cover, header "Page 1/2" on it.
+            let cover_matches = minutes.iter().any(|minute| {
+                let date_time = annotate::DateTime::from_unix(minute * 60, 0);
+                let cover = annotate::Cover {
+                    to: names.iter().map(|n| n.to_string()).collect(),
+                    from: "li@example.com".into(),
+                    from_number: "+86 755 8323 5100".into(),
+                    date_time: Some(date_time),
+                    pages: 2,
+                    note: String::new(),
+                };
+                let expected = cover_page(
+                    &config.render,
+                    &cover,
+                    "li@example.com",
+                    received[0].resolution(),
+                )
+                .expect("cover");
+                expected == received[0]
+            });
+            assert!(cover_matches, "page 1 is the cover for {destination}");
+            // Page 2 carries the header line: date, sender, number, and "Page 2/2".
+            let header_matches = minutes.iter().any(|minute| {
+                let header = annotate::Header {
+                    date_time: annotate::DateTime::from_unix(minute * 60, 0),
+                    sender_name: "li@example.com".into(),
+                    sender_number: "+86 755 8323 5100".into(),
+                    font_size_pt: config.render.header_font_size_pt,
+                };
+                let text = annotate::render_line(
+                    &header.text(),
+                    &fonts,
+                    header.font_size_pt,
+                    received[1].resolution(),
+                )
+                .expect("line");
+                line_on_page(&received[1], &text, 40, 40)
+            });
+            assert!(header_matches, "page 2 carries the header line");
+            let label = annotate::render_line(
+                &annotate::page_label(2, 2),
+                &fonts,
+                config.render.header_font_size_pt,
+                received[1].resolution(),
+            )
+            .expect("label");
+            let label_left = received[1].width() - 40 - (label.width() - 8);
+            assert!(
+                (label_left.saturating_sub(2)..=label_left + 2).any(|left| line_on_page(
+                    &received[1],
+                    &label,
+                    left,
+                    40
+                )),
+                "page 2 is numbered 2/2"
+            );
+            covers.push(received[0].clone());
+        }
+        assert_ne!(covers[0], covers[1], "each recipient has their own cover");
+        for delivery in deliveries {
+            let delivery = store.delivery(delivery).await.expect("delivery");
+            assert_eq!(delivery.state, DeliveryState::Sent);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tiffs_in(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|e| e == "tif"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
     }
 }
