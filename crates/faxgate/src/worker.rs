@@ -1477,16 +1477,20 @@ mod tests {
         })
     }
 
-    /// `[render] header = true, cover_page = true`: each of two recipients gets its own
-    /// cover page in front of the document pages, the pages carry the header line
-    /// numbered over the whole fax, and the pages arrive over a virtual line as drawn.
-    #[tokio::test]
-    async fn a_request_to_two_recipients_gets_a_cover_each_and_the_header_line() {
+    /// A request of one fax TIFF page to `destinations`, in a store under `dir`, and a
+    /// worker context with `[render] header = true, cover_page = true`.
+    async fn cover_setup(
+        dir: &Path,
+        destinations: &[&str],
+    ) -> (
+        Store,
+        Arc<WorkerContext>,
+        Vec<fax_queue::DeliveryId>,
+        Config,
+    ) {
         use fax_queue::{Document, NewRequest, Source};
-        use fax_render::annotate;
 
-        let dir = std::env::temp_dir().join(format!("faxgate-worker-cover-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dir);
         let store = Store::open_data_dir(&dir).await.expect("store");
         let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
         // A fax TIFF document: converted in this process, no converter programs.
@@ -1502,13 +1506,6 @@ mod tests {
             &fax_tiff::WriteOptions::default(),
         )
         .expect("tiff");
-        let destinations = [
-            (
-                "86-755-83235170/Alice Smith|ACME Ltd",
-                vec!["Alice Smith", "ACME Ltd"],
-            ),
-            ("86-755-83235171/Bob Jones", vec!["Bob Jones"]),
-        ];
         let (_, deliveries) = store
             .enqueue(
                 &NewRequest {
@@ -1521,7 +1518,7 @@ mod tests {
                         blob: blobs.put(&document).expect("document"),
                     }],
                     raw_mail: None,
-                    destinations: destinations.iter().map(|(d, _)| d.to_string()).collect(),
+                    destinations: destinations.iter().map(|d| d.to_string()).collect(),
                     priority: 0,
                     send_at: now(),
                     total_pages: None,
@@ -1534,21 +1531,42 @@ mod tests {
         config.render.header = true;
         config.render.cover_page = true;
         config.render.header_number = "+86 755 8323 5100".into();
-        let line: LineConfig = toml::from_str("name = \"box\"\nkind = \"virtual\"").expect("line");
-        let line = Arc::new(line);
         let context = Arc::new(WorkerContext {
             store: store.clone(),
             blobs,
             address: AddressSettings::new(&config.address).expect("address"),
             lease: Duration::from_secs(60),
             scratch_dir: dir.join("tmp"),
-            data_dir: dir.clone(),
+            data_dir: dir.to_path_buf(),
             render_lock: Mutex::new(()),
             stats: Arc::default(),
             mail_from: "Fax Gateway <fax@example.com>".into(),
             handback: watch::channel(false).0,
             render: config.render.clone(),
         });
+        (store, context, deliveries, config)
+    }
+
+    /// `[render] header = true, cover_page = true`: each of two recipients gets its own
+    /// cover page in front of the document pages, the pages carry the header line
+    /// numbered over the whole fax, and the pages arrive over a virtual line as drawn.
+    #[tokio::test]
+    async fn a_request_to_two_recipients_gets_a_cover_each_and_the_header_line() {
+        use fax_render::annotate;
+
+        let dir = std::env::temp_dir().join(format!("faxgate-worker-cover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let destinations = [
+            (
+                "86-755-83235170/Alice Smith|ACME Ltd",
+                vec!["Alice Smith", "ACME Ltd"],
+            ),
+            ("86-755-83235171/Bob Jones", vec!["Bob Jones"]),
+        ];
+        let (store, context, deliveries, config) =
+            cover_setup(&dir, &destinations.clone().map(|(d, _)| d)).await;
+        let line: LineConfig = toml::from_str("name = \"box\"\nkind = \"virtual\"").expect("line");
+        let line = Arc::new(line);
         let (fonts, _) = crate::render_edge::find_fonts(&[], &[]).expect("fonts");
         let box_dir = crate::virtual_line::line_dir(&dir, "box");
         let mut covers = Vec::new();
@@ -1642,6 +1660,54 @@ mod tests {
             let delivery = store.delivery(delivery).await.expect("delivery");
             assert_eq!(delivery.state, DeliveryState::Sent);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A call resuming after the confirmed cover page sends only the document pages,
+    /// numbered as in the whole fax ("Page 2/2"), and no cover again.
+    #[tokio::test]
+    async fn a_resumed_call_does_not_send_the_cover_again() {
+        use fax_render::annotate;
+
+        let dir =
+            std::env::temp_dir().join(format!("faxgate-worker-resume-{}", std::process::id()));
+        let (store, context, deliveries, config) =
+            cover_setup(&dir, &["86-755-83235170/Alice Smith"]).await;
+        let line: LineConfig = toml::from_str("name = \"box\"\nkind = \"virtual\"").expect("line");
+        let mut claim = store
+            .claim("box", 1, "test", Duration::from_secs(60), now())
+            .await
+            .expect("claims")
+            .remove(0);
+        // As after a call that had the cover page confirmed.
+        claim.delivery.resume_page = 1;
+        run_call(context, claim, Driver::T38(Arc::new(line)))
+            .await
+            .expect("worked");
+        let filed = tiffs_in(&crate::virtual_line::line_dir(&dir, "box"));
+        assert_eq!(filed.len(), 1);
+        let received = fax_pages(&std::fs::read(&filed[0]).expect("read")).expect("pages");
+        assert_eq!(received.len(), 1, "the document page only");
+        let (fonts, _) = crate::render_edge::find_fonts(&[], &[]).expect("fonts");
+        let label = annotate::render_line(
+            &annotate::page_label(2, 2),
+            &fonts,
+            config.render.header_font_size_pt,
+            received[0].resolution(),
+        )
+        .expect("label");
+        let label_left = received[0].width() - 40 - (label.width() - 8);
+        assert!(
+            (label_left.saturating_sub(2)..=label_left + 2).any(|left| line_on_page(
+                &received[0],
+                &label,
+                left,
+                40
+            )),
+            "the page is numbered 2/2"
+        );
+        let delivery = store.delivery(deliveries[0]).await.expect("delivery");
+        assert_eq!(delivery.state, DeliveryState::Sent);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
