@@ -1491,7 +1491,7 @@ mod tests {
         use fax_queue::{Document, NewRequest, Source};
 
         let _ = std::fs::remove_dir_all(dir);
-        let store = Store::open_data_dir(&dir).await.expect("store");
+        let store = Store::open_data_dir(dir).await.expect("store");
         let blobs = BlobStore::open(dir.join("blobs")).expect("blobs");
         // A fax TIFF document: converted in this process, no converter programs.
         let mut page = fax_t4::Bitmap::new(1728, 600, fax_t4::Resolution::FINE).expect("page");
