@@ -7,7 +7,9 @@
 //! Line drivers: `t38` calls the line's T.38 far end with the call of `faxgate fax
 //! send --t38`; `record` is a dry run that dials nobody and appends each call to a
 //! file. Before a T.38 call the request's documents are rendered to a fax TIFF once
-//! (a blob shared by every recipient and retry), and a job addressed to a fax ID of
+//! with the `[render]` settings, header line included (a blob shared by every
+//! recipient and retry); a cover page, when asked for, is drawn per recipient at call
+//! time and sent first. A job addressed to a fax ID of
 //! this server is filed in that user's inbox without a call and mailed to the user as
 //! a PDF (queued with the filing, sent by the mail sender of `faxgate serve`).
 
