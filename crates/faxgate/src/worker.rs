@@ -1087,6 +1087,13 @@ fn convert_argv(
     argv
 }
 
+/// `faxgate convert`'s arguments, parsed as the command line would be.
+#[derive(clap::Parser)]
+struct Convert {
+    #[command(flatten)]
+    args: crate::ConvertArgs,
+}
+
 /// Renders documents with `faxgate convert` and the `[render]` settings, in `scratch`.
 fn render(
     scratch: &Path,
@@ -1095,13 +1102,6 @@ fn render(
     header_from: &str,
 ) -> anyhow::Result<Vec<u8>> {
     use clap::Parser;
-
-    /// `faxgate convert`'s arguments, parsed as the command line would be.
-    #[derive(clap::Parser)]
-    struct Convert {
-        #[command(flatten)]
-        args: crate::ConvertArgs,
-    }
 
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let output = scratch.join("fax.tif");
@@ -1711,6 +1711,40 @@ mod tests {
         let delivery = store.delivery(deliveries[0]).await.expect("delivery");
         assert_eq!(delivery.state, DeliveryState::Sent);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Every `[render]` setting becomes a `faxgate convert` option it accepts, the
+    /// defaults (an empty header number among them) included.
+    #[test]
+    fn render_settings_make_a_convert_command_line() {
+        use clap::Parser;
+
+        let mut render = fax_render::RenderConfig::default();
+        let mut argv = convert_argv(&render, "li@example.com", Path::new("out.tif"));
+        argv.push("in.txt".into());
+        let convert = Convert::try_parse_from(argv).expect("defaults parse");
+        assert_eq!(
+            convert.args.pages.header_from.as_deref(),
+            Some("li@example.com")
+        );
+        assert_eq!(convert.args.pages.header_pages_before, 0);
+        render.resolution = fax_render::ResolutionSetting::Standard;
+        render.paper = fax_render::Paper::Letter;
+        render.cover_page = true;
+        render.utc_offset_minutes = -300;
+        render.fonts = vec!["Noto Sans Mono".into()];
+        render.pdf_renderer = fax_render::PdfRendererSetting::Ghostscript;
+        let mut argv = convert_argv(&render, "", Path::new("out.tif"));
+        argv.push("in.txt".into());
+        let convert = Convert::try_parse_from(argv).expect("settings parse");
+        assert_eq!(convert.args.pages.header_pages_before, 1);
+        assert_eq!(convert.args.pages.utc_offset_minutes, -300);
+        assert_eq!(convert.args.font, ["Noto Sans Mono"]);
+        render.header = false;
+        let mut argv = convert_argv(&render, "", Path::new("out.tif"));
+        argv.push("in.txt".into());
+        let convert = Convert::try_parse_from(argv).expect("no header parses");
+        assert!(convert.args.pages.header_from.is_none());
     }
 
     fn tiffs_in(dir: &Path) -> Vec<PathBuf> {
