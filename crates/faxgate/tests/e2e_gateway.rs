@@ -4,9 +4,11 @@
 //! pages, the number is called over T.38 by a SpanDSP receiver in real time, bob's
 //! copy is filed in his inbox and mailed to him, and alice's receipt (sent through
 //! Postfix as fax@) is read back from her mailbox and checked against what SpanDSP
-//! says it received. Beside it, in the same run: a stranger's mail makes no job and
-//! no reply, and a bad Subject makes an explanatory receipt. The whole scenario runs
-//! once on SQLite and once on PostgreSQL.
+//! says it received; SpanDSP's pages are pixel for pixel the ones filed for bob.
+//! Beside it, in the same run: a stranger's mail makes no job and no reply, a bad
+//! Subject makes an explanatory receipt, and a request whose call nobody answers (the
+//! receiver has hung up) is dialled again per the retry policy and reported failed
+//! with the reason. The whole scenario runs once on SQLite and once on PostgreSQL.
 //!
 //! Waits are bounded loops over the mailboxes and the store, never asserted on.
 
@@ -17,6 +19,7 @@ mod mail_servers;
 mod postgres;
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -494,6 +497,11 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
     ]);
     assert_eq!(inbox.as_array().map(Vec::len), Some(1), "{inbox}");
     assert_eq!(inbox[0]["pages"], peer.pages, "{inbox}");
+    // One rendering serves both recipients: the pages SpanDSP received over the call
+    // are, pixel for pixel, the ones filed for bob without a call.
+    let filed_file = inbox[0]["file"].as_str().expect("the inbox file");
+    common::pages::compare_pages(Path::new(filed_file), &received)
+        .unwrap_or_else(|problems| panic!("SpanDSP received other pages: {problems}"));
     let bob_mail = collect_mail("bob", 240, |mails| {
         mails.iter().any(|m| receipt_kind(m) == "inbox")
     });
