@@ -175,14 +175,50 @@ fn read_document(file: &Path) -> Result<Vec<fax_t4::Bitmap>> {
     Ok(pages)
 }
 
-/// A socket for calling `remote` from `local`.
+/// A socket for calling `remote` from `local`, connected to `remote`.
+///
+/// Connected, the kernel reports an ICMP port unreachable from the far end as
+/// `ConnectionRefused` on the next send or receive; an unconnected socket never hears
+/// of it, and a dead peer would only show as silence until the call timeout. It also
+/// hands us only datagrams from `remote`'s address and port: a stranger's datagrams
+/// are dropped before they reach the call (so the far end must answer from the port
+/// we call, as T.38 gateways and `faxgate fax receive` do).
 fn calling_socket(remote: SocketAddr, local: &Local) -> Result<UdpSocket> {
     let bind = match local {
         Local::Port(port) if remote.is_ipv4() => format!("0.0.0.0:{port}"),
         Local::Port(port) => format!("[::]:{port}"),
         Local::Bind(address) => address.clone(),
     };
-    UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))
+    let socket = UdpSocket::bind(&bind).with_context(|| format!("cannot bind UDP {bind}"))?;
+    socket
+        .connect(remote)
+        .with_context(|| format!("cannot connect UDP {bind} to {remote}"))?;
+    Ok(socket)
+}
+
+/// How a call ends when the far end's address refuses our datagrams: nothing is
+/// listening there (the peer is down, or the address is wrong). Before anything came
+/// back nobody answered; after, the peer went away mid-call.
+fn refused_outcome(
+    terminal: &Terminal,
+    remote: SocketAddr,
+    heard_far_end: bool,
+    now: Duration,
+) -> Outcome {
+    Outcome {
+        status: if heard_far_end {
+            Status::RemoteDisconnected
+        } else {
+            Status::NoAnswer
+        },
+        pages: terminal.engine().confirmed_pages(),
+        remote_ident: None,
+        settings: terminal.engine().settings(),
+        duration: now,
+        detail: Some(format!(
+            "the T.38 peer at {remote} refused the call (ICMP port unreachable)"
+        )),
+    }
 }
 
 /// Sends `file` to the T.38 endpoint at `remote`. Returns whether the fax went through.
@@ -271,7 +307,8 @@ fn report(outcome: &Outcome) -> Result<()> {
 }
 
 /// Drives the terminal with a real socket and clock until the call ends (or `control`
-/// hangs it up).
+/// hangs it up). With `remote` given, `socket` is connected to it (a calling socket):
+/// a refusal from the far end then ends the call at once.
 fn run(
     socket: UdpSocket,
     mut remote: Option<SocketAddr>,
@@ -291,16 +328,27 @@ fn run(
     let mut confirmed = 0;
     let mut heard_far_end = false;
     let mut refused = false;
-    if remote.is_some() {
+    let connected = remote.is_some();
+    if connected {
         terminal.start(Duration::ZERO);
     }
     loop {
         let now = clock();
         if let Some(to) = remote {
             while let Some(datagram) = terminal.poll_datagram() {
-                socket
-                    .send_to(&datagram, to)
-                    .with_context(|| format!("sending to {to}"))?;
+                let sent = if connected {
+                    socket.send(&datagram)
+                } else {
+                    socket.send_to(&datagram, to)
+                };
+                match sent {
+                    Ok(_) => {}
+                    Err(e) if connected && e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        refused = true;
+                        break;
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("sending to {to}")),
+                }
             }
         }
         while let Some(event) = terminal.poll_event() {
@@ -333,6 +381,15 @@ fn run(
             && terminal.is_done()
         {
             return Ok(end(o.clone(), pages, false));
+        }
+        if refused && let Some(to) = remote {
+            // A peer that closed its port after the call ended only refuses what is
+            // left of our last frames: the call's own outcome stands.
+            let outcome = match &outcome {
+                Some(o) => o.clone(),
+                None => refused_outcome(&terminal, to, heard_far_end, now),
+            };
+            return Ok(end(outcome, pages, false));
         }
         if control
             .as_ref()
@@ -391,10 +448,15 @@ fn run(
             {
                 terminal.handle_timeout(clock());
             }
-            // A previous datagram bounced (nobody listening yet): keep going.
+            // A datagram of ours bounced: the next round ends the call. (An answering
+            // socket is not connected, and on some systems still hears of a bounce to
+            // a caller that already left: the call's own timers judge that.)
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                refused = true;
-                terminal.handle_timeout(clock());
+                if connected {
+                    refused = true;
+                } else {
+                    terminal.handle_timeout(clock());
+                }
             }
             Err(e) => return Err(e).context("receiving"),
         }
@@ -437,4 +499,80 @@ pub fn write_received(output: &Path, pages: &[ReceivedPage], outcome: &Outcome) 
     let bytes = writer.finish().context("laying out the TIFF")?;
     std::fs::write(output, bytes).with_context(|| format!("{}: cannot write", output.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> CallOptions {
+        CallOptions {
+            ecm: true,
+            ident: "CALLER".into(),
+            trace: false,
+            // Far beyond T1: only a refusal ends the call before the engine gives up.
+            timeout: Duration::from_secs(120),
+            redundancy: 3,
+            local_tcf: false,
+            t38_version: 0,
+            max_rate: 14_400,
+            speed: 1,
+        }
+    }
+
+    /// A loopback UDP port with nothing listening on it.
+    fn closed_port() -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("binding a loopback UDP port");
+        socket.local_addr().expect("its address")
+    }
+
+    #[test]
+    fn a_closed_t38_port_refuses_the_call_as_the_line_down() {
+        let remote = closed_port();
+        let page = fax_t4::Bitmap::new(1728, 50, fax_t4::Resolution::STANDARD).expect("page");
+        let end = send_pages(
+            vec![page],
+            &remote.to_string(),
+            &Local::Bind("127.0.0.1:0".into()),
+            &options(),
+            None,
+        )
+        .expect("the call is placed");
+        assert!(end.refused, "{end:?}");
+        assert!(!end.heard_far_end, "{end:?}");
+        assert!(!end.hung_up);
+        assert_eq!(end.outcome.status, Status::NoAnswer, "{end:?}");
+        assert_eq!(
+            end.outcome.detail,
+            Some(format!(
+                "the T.38 peer at {remote} refused the call (ICMP port unreachable)"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_calling_socket_hears_only_the_far_end() {
+        let far_end = UdpSocket::bind("127.0.0.1:0").expect("the far end's socket");
+        let stranger = UdpSocket::bind("127.0.0.1:0").expect("a stranger's socket");
+        let socket = calling_socket(
+            far_end.local_addr().expect("address"),
+            &Local::Bind("127.0.0.1:0".into()),
+        )
+        .expect("a calling socket");
+        let ours = socket.local_addr().expect("our address");
+        // Loopback keeps order: were the stranger's datagram let in, it would come first.
+        stranger
+            .send_to(b"stranger", ours)
+            .expect("the stranger sends");
+        far_end
+            .send_to(b"far end", ours)
+            .expect("the far end sends");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 16];
+        let (n, from) = socket.recv_from(&mut buf).expect("a datagram");
+        assert_eq!(&buf[..n], b"far end");
+        assert_eq!(from, far_end.local_addr().expect("address"));
+    }
 }
