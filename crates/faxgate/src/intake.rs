@@ -23,7 +23,7 @@ use fax_queue::{
 use mail_message::receipt::{ReceiptHeaders, problem_receipt};
 use mail_message::{Envelope, Intake, Language, SenderAccount, SenderDirectory, Verdict};
 use mail_net::{IncomingMessage, MessageSink, SinkError, TakenIn};
-use tracing::{info, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::mail_intake::message_id;
 use crate::queue_cmd::now;
@@ -135,6 +135,8 @@ pub struct MailPipeline {
     pub intake: Intake,
     /// The address problem receipts come from.
     pub from: String,
+    /// Where messages and requests are counted (the daemon's status and metrics).
+    pub stats: Option<std::sync::Arc<crate::serve::Stats>>,
 }
 
 impl MailPipeline {
@@ -152,11 +154,23 @@ impl MailPipeline {
             blobs,
             intake,
             from: receipt_from(config),
+            stats: None,
         })
     }
 
+    /// The same pipeline, counting what it takes in into `stats`.
+    pub fn counting(self, stats: std::sync::Arc<crate::serve::Stats>) -> MailPipeline {
+        MailPipeline {
+            stats: Some(stats),
+            ..self
+        }
+    }
+
     /// Takes one message in: see the module's description. `mailbox` and `uidl` key
-    /// it in the ledger.
+    /// it in the ledger (`smtpd` is the SMTP listener's). Everything logged about the
+    /// message happens in a `mail` span: `intake`, `message_id`, the sender's account
+    /// (`user`, the store's id: addresses are personal data) and, once made, the
+    /// `request`.
     pub async fn take_in(
         &self,
         mailbox: &str,
@@ -164,12 +178,54 @@ impl MailPipeline {
         raw: &[u8],
         envelope: &Envelope,
     ) -> Result<TakenIn, SinkError> {
+        let intake = if mailbox == "smtpd" {
+            "smtp"
+        } else {
+            "mailbox"
+        };
+        let message_id = message_id(raw);
+        let span = info_span!(
+            "mail",
+            intake,
+            message_id = %message_id,
+            user = tracing::field::Empty,
+            request = tracing::field::Empty,
+        );
+        let taken = self
+            .examine_and_store(mailbox, uidl, raw, envelope, &message_id)
+            .instrument(span)
+            .await;
+        if let (Some(stats), Ok((taken, verdict))) = (&self.stats, &taken) {
+            match taken {
+                TakenIn::Stored => stats.message_taken(intake, verdict),
+                _ => stats.message_taken(intake, "duplicate"),
+            }
+            if *verdict == Verdict::Accepted.as_str() && matches!(taken, TakenIn::Stored) {
+                stats.request_made("email");
+            }
+        }
+        taken.map(|(taken, _)| taken)
+    }
+
+    /// [`MailPipeline::take_in`] inside its span; also says the intake's verdict.
+    async fn examine_and_store(
+        &self,
+        mailbox: &str,
+        uidl: &str,
+        raw: &[u8],
+        envelope: &Envelope,
+        message_id: &str,
+    ) -> Result<(TakenIn, &'static str), SinkError> {
         let raw_blob = self.blobs.put(raw)?;
         let users = StoreDirectory::new(self.store.users().await?);
         let examined = self.intake.examine(raw, envelope, &users);
         let now = now();
         let verdict = examined.verdict;
         let sender = examined.sender.clone().unwrap_or_default();
+        if let Some(user) = users.user(&sender) {
+            tracing::Span::current().record("user", user.id.0);
+        }
+        info!(verdict = verdict.as_str(), "mail examined");
         let mut request = None;
         if verdict == Verdict::Accepted {
             let mut documents = Vec::with_capacity(examined.documents.len());
@@ -219,7 +275,6 @@ impl MailPipeline {
             rcpt_to: &sender,
             message,
         });
-        let message_id = message_id(raw);
         let digest = mail_message::content_digest(raw);
         let taken = self
             .store
@@ -227,7 +282,7 @@ impl MailPipeline {
                 &NewIntake {
                     mailbox,
                     uidl,
-                    message_id: &message_id,
+                    message_id,
                     raw_blob: &raw_blob,
                     digest: &digest,
                     size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
@@ -239,15 +294,18 @@ impl MailPipeline {
                 now,
             )
             .await?;
-        Ok(match taken.outcome {
+        let taken = match taken.outcome {
             IntakeOutcome::Recorded(id) => {
                 match (&taken.request, taken.reply) {
-                    (Some((request, deliveries)), _) => info!(
-                        intake = id.0,
-                        request = request.0,
-                        deliveries = deliveries.len(),
-                        "mail taken in as a fax request"
-                    ),
+                    (Some((request, deliveries)), _) => {
+                        tracing::Span::current().record("request", request.0);
+                        info!(
+                            intake = id.0,
+                            request = request.0,
+                            deliveries = deliveries.len(),
+                            "mail taken in as a fax request"
+                        );
+                    }
                     (None, Some(reply)) => info!(
                         intake = id.0,
                         verdict = verdict.as_str(),
@@ -272,7 +330,8 @@ impl MailPipeline {
                 TakenIn::Duplicate
             }
             IntakeOutcome::AlreadyRecorded(_) => TakenIn::Duplicate,
-        })
+        };
+        Ok((taken, verdict.as_str()))
     }
 }
 
@@ -522,6 +581,118 @@ mod tests {
         assert_eq!(entries[0].verdict, "accepted");
         assert_eq!(entries[0].mailbox, "smtpd");
         assert!(entries[0].request.is_some());
+    }
+
+    /// Log lines captured as JSON, one object each.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut captured) = self.0.lock() {
+                captured.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn events(&self) -> Vec<serde_json::Value> {
+            let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+                .collect()
+        }
+    }
+
+    /// Every event logged while a message is taken in carries the `mail` span: the
+    /// intake, the Message-ID, the sender's account and (once made) the request; and
+    /// the daemon's counters see one request for the accepted message only.
+    #[tokio::test]
+    async fn intake_events_carry_the_mail_span_and_requests_are_counted() {
+        let (pipeline, _dir) = pipeline("span").await;
+        let stats = std::sync::Arc::new(crate::serve::Stats::default());
+        let pipeline = pipeline.counting(stats.clone());
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer({
+                let captured = captured.clone();
+                move || captured.clone()
+            })
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+
+        let accepted = mail("li@example.com", "86-755-83235170", "");
+        pipeline
+            .deliver(&envelope("li@example.com"), &accepted)
+            .await
+            .expect("delivered");
+        pipeline
+            .deliver(&envelope("li@example.com"), &accepted)
+            .await
+            .expect("delivered again");
+        let refused = mail("li@example.com", "please fax this", "");
+        pipeline
+            .deliver(&envelope("li@example.com"), &refused)
+            .await
+            .expect("delivered");
+        let stranger = mail("eve@example.org", "86-755-83235170", "");
+        pipeline
+            .deliver(&envelope("eve@example.org"), &stranger)
+            .await
+            .expect("delivered");
+
+        let events = captured.events();
+        let request = pipeline
+            .store
+            .intake_entries(None)
+            .await
+            .expect("ledger")
+            .into_iter()
+            .find_map(|entry| entry.request)
+            .expect("a request");
+        let user = pipeline.store.users().await.expect("users").remove(0).id;
+        let taken: Vec<_> = events
+            .iter()
+            .filter(|event| event["fields"]["message"] == "mail taken in as a fax request")
+            .collect();
+        assert_eq!(taken.len(), 1, "{events:#?}");
+        let span = &taken[0]["span"];
+        assert_eq!(span["name"], "mail");
+        assert_eq!(span["intake"], "smtp");
+        assert_eq!(span["message_id"], "<86-755-83235170.li@example.com>");
+        assert_eq!(span["user"], user.0);
+        assert_eq!(span["request"], request.0);
+        for (message_id, user) in [
+            ("<86-755-83235170.li@example.com>", Some(user.0)),
+            ("<please fax this.li@example.com>", Some(user.0)),
+            ("<86-755-83235170.eve@example.org>", None),
+        ] {
+            let about: Vec<_> = events
+                .iter()
+                .filter(|event| event["span"]["message_id"] == message_id)
+                .collect();
+            assert!(about.len() >= 2, "examined and recorded: {events:#?}");
+            for event in about {
+                assert_eq!(event["span"]["intake"], "smtp");
+                assert_eq!(event["span"]["user"].as_i64(), user, "{event}");
+            }
+        }
+        // No event of the intake is outside a mail span.
+        for event in &events {
+            assert_eq!(event["span"]["name"], "mail", "{event}");
+        }
+
+        assert_eq!(stats.requests_made("email"), 1);
+        assert_eq!(stats.messages_taken("smtp", "accepted"), (1, 4));
+        assert_eq!(stats.messages_taken("smtp", "duplicate"), (1, 4));
     }
 
     #[tokio::test]

@@ -36,8 +36,22 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "faxgate", version, about)]
 struct Cli {
+    /// How log lines on stderr are written: "text" (one readable line each) or "json"
+    /// (one JSON object per line: timestamp in RFC 3339 UTC with microseconds, level,
+    /// fields, and the spans they happened in, e.g. the request and the call).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors and scripts.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -420,19 +434,27 @@ enum TiffCommand {
 
 /// Logs (the worker's spans per job and call) go to stderr; RUST_LOG chooses the detail
 /// (default: faxgate's own messages at info, other crates' warnings).
-fn init_logging() {
+/// Either format stamps each line with the UTC time to the microsecond.
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,faxgate=info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args).map(|()| true),
         Command::Tiff(TiffCommand::Info { file }) => tiff_cmd::info(&file).map(|()| true),

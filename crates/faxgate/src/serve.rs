@@ -113,7 +113,23 @@ struct Counters {
     busy: BTreeMap<String, u32>,
     conversions: u64,
     conversion_seconds: f64,
+    /// Fax requests made, by source (email, cli, ...).
+    requests: BTreeMap<String, u64>,
+    /// Messages the intakes took in, by intake and verdict.
+    messages: BTreeMap<(String, String), u64>,
     errors: VecDeque<(String, String, String)>,
+}
+
+impl Counters {
+    /// The messages taken in, as the status lists them.
+    fn messages_json(&self) -> Value {
+        self.messages
+            .iter()
+            .map(|((intake, verdict), count)| {
+                json!({"intake": intake, "verdict": verdict, "count": count})
+            })
+            .collect()
+    }
 }
 
 /// How many recent errors the status keeps.
@@ -139,6 +155,38 @@ impl Stats {
             c.conversions += 1;
             c.conversion_seconds += time.as_secs_f64();
         });
+    }
+
+    /// A fax request from `source` was made (stored with its deliveries).
+    pub fn request_made(&self, source: &str) {
+        self.with(|c| *c.requests.entry(source.to_owned()).or_default() += 1);
+    }
+
+    /// The `intake` ("smtp", "mailbox") took a message in with this verdict
+    /// ("accepted", a refusal, "duplicate").
+    pub fn message_taken(&self, intake: &str, verdict: &str) {
+        self.with(|c| {
+            *c.messages
+                .entry((intake.to_owned(), verdict.to_owned()))
+                .or_default() += 1;
+        });
+    }
+
+    /// Requests made from `source` so far.
+    #[cfg(test)]
+    pub(crate) fn requests_made(&self, source: &str) -> u64 {
+        self.counters().requests.get(source).copied().unwrap_or(0)
+    }
+
+    /// Messages the `intake` took in with `verdict` so far, and the kinds counted.
+    #[cfg(test)]
+    pub(crate) fn messages_taken(&self, intake: &str, verdict: &str) -> (u64, usize) {
+        let counters = self.counters();
+        let key = (intake.to_owned(), verdict.to_owned());
+        (
+            counters.messages.get(&key).copied().unwrap_or(0),
+            counters.messages.len(),
+        )
     }
 
     /// A call on `line` ended and was recorded.
@@ -246,6 +294,7 @@ impl Daemon {
             .map(|(at, source, text)| json!({"at": at, "source": source, "error": text}))
             .collect();
         let state = self.state.lock().map(|s| *s).unwrap_or("running");
+        let messages = counters.messages_json();
         json!({
             "state": state,
             "pid": std::process::id(),
@@ -256,6 +305,8 @@ impl Daemon {
             "receipts": receipts,
             "lines": lines,
             "queue": queue,
+            "requests": counters.requests,
+            "messages": messages,
             "deliveries": counters.deliveries,
             "pages_sent": counters.pages,
             "conversions": counters.conversions,
@@ -290,15 +341,40 @@ fn metrics(snapshot: &Value) -> String {
         &mut out,
         "faxgate_requests_total",
         "counter",
-        "Messages the SMTP intake and the mailbox took in as new.",
+        "Fax requests made, by source: mail taken in as a request (not mail dropped or \
+         answered with a problem receipt), and requests of other sources (faxgate send) \
+         once this node rendered them.",
     );
-    let smtp = number(&snapshot["intakes"]["smtp"]["messages_accepted"]);
-    let mailbox = number(&snapshot["intakes"]["mailbox"]["stored"]);
-    let _ = writeln!(out, "faxgate_requests_total{{intake=\"smtp\"}} {smtp}");
-    let _ = writeln!(
-        out,
-        "faxgate_requests_total{{intake=\"mailbox\"}} {mailbox}"
+    for source in ["email", "cli"] {
+        let count = number(&snapshot["requests"][source]);
+        let _ = writeln!(out, "faxgate_requests_total{{source=\"{source}\"}} {count}");
+    }
+    if let Some(sources) = snapshot["requests"].as_object() {
+        for (source, count) in sources {
+            if source != "email" && source != "cli" {
+                let _ = writeln!(
+                    out,
+                    "faxgate_requests_total{{source=\"{source}\"}} {}",
+                    number(count)
+                );
+            }
+        }
+    }
+    family(
+        &mut out,
+        "faxgate_messages_total",
+        "counter",
+        "Messages the SMTP intake and the mailbox took in, by intake and verdict.",
     );
+    for message in snapshot["messages"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "faxgate_messages_total{{intake=\"{}\",verdict=\"{}\"}} {}",
+            message["intake"].as_str().unwrap_or_default(),
+            message["verdict"].as_str().unwrap_or_default(),
+            number(&message["count"])
+        );
+    }
     family(
         &mut out,
         "faxgate_deliveries_total",
@@ -426,11 +502,10 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
     let stop = crate::intake::shutdown_on_signals()?;
     let config = Arc::new(config);
     let stats = Arc::new(Stats::default());
-    let pipeline = Arc::new(crate::intake::MailPipeline::new(
-        store.clone(),
-        blobs.clone(),
-        &config,
-    )?);
+    let pipeline = Arc::new(
+        crate::intake::MailPipeline::new(store.clone(), blobs.clone(), &config)?
+            .counting(stats.clone()),
+    );
     let mut tasks = tokio::task::JoinSet::new();
 
     let mut smtpd_status = None;
@@ -488,22 +563,19 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
 
     let worker = {
         let store = store.clone();
-        let config_lines = config.lines.clone();
         let settings = settings.clone();
         let stats = stats.clone();
         let stop = stop.clone();
         let grace = Duration::from_secs(config.serve.shutdown_grace_seconds);
-        let address = config.address.clone();
-        let worker_config = Config {
-            address,
-            ..Config::default()
-        };
+        // The whole configuration: [render] (header line, cover page) and [smtp] from
+        // shape what the worker sends and files.
+        let config = config.clone();
         tokio::spawn(async move {
             crate::worker::serve(
                 &store,
                 &settings,
-                &worker_config,
-                &config_lines,
+                &config,
+                &config.lines,
                 stats,
                 stop,
                 grace,
@@ -731,4 +803,78 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<bool> {
         );
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The metric lines of `text` that start with `name{`.
+    fn lines<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        let prefix = format!("{name}{{");
+        text.lines()
+            .filter(|line| line.starts_with(&prefix))
+            .collect()
+    }
+
+    /// Requests count fax requests made (by source), not messages: a mail dropped or
+    /// answered with a problem receipt is a message with its verdict, and no request.
+    #[test]
+    fn requests_count_fax_requests_and_messages_count_mail_by_verdict() {
+        let stats = Stats::default();
+        stats.message_taken("smtp", "accepted");
+        stats.request_made("email");
+        stats.message_taken("smtp", "unauthorized");
+        stats.message_taken("mailbox", "bad-subject");
+        stats.message_taken("mailbox", "accepted");
+        stats.request_made("email");
+        stats.message_taken("mailbox", "duplicate");
+        stats.request_made("cli");
+        let counters = stats.counters();
+        let snapshot = json!({
+            "requests": counters.requests,
+            "messages": counters.messages_json(),
+        });
+        let text = metrics(&snapshot);
+        assert!(
+            text.contains("# TYPE faxgate_requests_total counter\n"),
+            "{text}"
+        );
+        assert_eq!(
+            lines(&text, "faxgate_requests_total"),
+            [
+                "faxgate_requests_total{source=\"email\"} 2",
+                "faxgate_requests_total{source=\"cli\"} 1",
+            ]
+        );
+        assert!(
+            text.contains("# TYPE faxgate_messages_total counter\n"),
+            "{text}"
+        );
+        assert_eq!(
+            lines(&text, "faxgate_messages_total"),
+            [
+                "faxgate_messages_total{intake=\"mailbox\",verdict=\"accepted\"} 1",
+                "faxgate_messages_total{intake=\"mailbox\",verdict=\"bad-subject\"} 1",
+                "faxgate_messages_total{intake=\"mailbox\",verdict=\"duplicate\"} 1",
+                "faxgate_messages_total{intake=\"smtp\",verdict=\"accepted\"} 1",
+                "faxgate_messages_total{intake=\"smtp\",verdict=\"unauthorized\"} 1",
+            ]
+        );
+    }
+
+    /// A daemon that has made no request yet still shows both sources at zero, so a
+    /// rate over the counter starts from the first scrape.
+    #[test]
+    fn request_counters_start_at_zero() {
+        let text = metrics(&json!({}));
+        assert_eq!(
+            lines(&text, "faxgate_requests_total"),
+            [
+                "faxgate_requests_total{source=\"email\"} 0",
+                "faxgate_requests_total{source=\"cli\"} 0",
+            ]
+        );
+        assert!(lines(&text, "faxgate_messages_total").is_empty());
+    }
 }

@@ -726,6 +726,23 @@ async fn t38_job(
     if let Destination::User(user) = target {
         let detail = context.store.delivery_detail(claim.delivery.id).await?;
         let received_at = now();
+        // The rendered pages are numbered with the cover counted ("Page 2/2" on a
+        // one-page fax), so the inbox copy gets its cover too, addressed like a called
+        // recipient's: the fax reads the same wherever it lands.
+        let (tiff, total_pages) = if context.render.cover_page {
+            match with_cover(context, claim, &user, &tiff).await {
+                Ok(filed) => filed,
+                Err(error) => {
+                    warn!(error = %format!("{error:#}"), "the cover page could not be made");
+                    return Ok(Ended::Call(no_call(
+                        OutcomeClass::Document,
+                        format!("the cover page could not be made: {error:#}"),
+                    )));
+                }
+            }
+        } else {
+            (tiff, total_pages)
+        };
         let mail = inbox_mail(
             context,
             claim,
@@ -777,28 +794,7 @@ async fn t38_job(
     if context.render.cover_page {
         // Made per recipient, in front of the pages shared by every recipient; the
         // resume page counts it, so a call resuming past it does not send it again.
-        let detail = context.store.delivery_detail(claim.delivery.id).await?;
-        let sender = sender_name(context, &detail.request).await;
-        let date_time = fax_render::annotate::DateTime::from_unix(
-            now().millis().div_euclid(1000),
-            context.render.utc_offset_minutes,
-        );
-        let cover = cover_text(
-            context,
-            &claim.delivery.destination,
-            &sender,
-            pages.len(),
-            date_time,
-        );
-        let render = context.render.clone();
-        let resolution = pages
-            .first()
-            .map_or(fax_t4::Resolution::FINE, |page| page.resolution());
-        let drawn =
-            tokio::task::spawn_blocking(move || cover_page(&render, &cover, &sender, resolution))
-                .await
-                .context("the cover page's thread failed")?;
-        match drawn {
+        match recipient_cover(context, claim, &pages, Vec::new()).await {
             Ok(page) => pages.insert(0, page),
             Err(error) => {
                 warn!(error = %format!("{error:#}"), "the cover page could not be made");
@@ -842,7 +838,13 @@ async fn t38_job(
     let local = Local::Bind(line.local_bind.clone());
     let options = line.call_options();
     debug!(pages = sending, from_page = from, %remote, "calling");
+    let span = tracing::Span::current();
     let call = tokio::task::spawn_blocking(move || {
+        let _call = span.enter();
+        // The moment the call goes out, for latency figures (mail landed -> call):
+        // send_pages binds its socket and sends the first T.38 packet (CNG) straight
+        // away, with nothing to wait for in between.
+        info!(call_placed = true, pages = sending, "placing the call");
         let mut on_progress = |pages: u32| {
             // The worker gone means the job is over anyway.
             let _ = progress.send(pages);
@@ -888,6 +890,78 @@ async fn t38_job(
         }
     };
     Ok(Ended::Call(call_report(&end, sending)))
+}
+
+/// The cover page for this claim's recipient, drawn now in front of `pages`: the
+/// destination's names (else `fallback_names`), the request's sender, the page count
+/// with the cover.
+async fn recipient_cover(
+    context: &WorkerContext,
+    claim: &Claim,
+    pages: &[fax_t4::Bitmap],
+    fallback_names: Vec<String>,
+) -> anyhow::Result<fax_t4::Bitmap> {
+    let detail = context.store.delivery_detail(claim.delivery.id).await?;
+    let sender = sender_name(context, &detail.request).await;
+    let date_time = fax_render::annotate::DateTime::from_unix(
+        now().millis().div_euclid(1000),
+        context.render.utc_offset_minutes,
+    );
+    let mut cover = cover_text(
+        context,
+        &claim.delivery.destination,
+        &sender,
+        pages.len(),
+        date_time,
+    );
+    if cover.to.is_empty() {
+        cover.to = fallback_names;
+    }
+    let render = context.render.clone();
+    let resolution = pages
+        .first()
+        .map_or(fax_t4::Resolution::FINE, |page| page.resolution());
+    tokio::task::spawn_blocking(move || cover_page(&render, &cover, &sender, resolution))
+        .await
+        .context("the cover page's thread failed")?
+}
+
+/// The inbox copy of the rendered fax `tiff` for `user`: their cover page in front,
+/// stored as a blob of its own. Returns it and its page count.
+async fn with_cover(
+    context: &WorkerContext,
+    claim: &Claim,
+    user: &fax_queue::User,
+    tiff: &BlobRef,
+) -> anyhow::Result<(BlobRef, u32)> {
+    let content = context
+        .blobs
+        .get(tiff)
+        .context("reading the rendered fax")?;
+    let mut pages = fax_pages(&content)?;
+    // A fax ID written without names is addressed to the account's owner.
+    let owner = std::iter::once(user.display_name.clone())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let cover = recipient_cover(context, claim, &pages, owner).await?;
+    pages.insert(0, cover);
+    let count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+    let filed = tokio::task::spawn_blocking(move || {
+        // MMR: what the rendered fax is stored in, and the most compact.
+        fax_tiff::write(
+            &pages,
+            fax_tiff::PageEncoding::Ccitt(fax_t4::Scheme::Mmr),
+            &fax_tiff::WriteOptions::default(),
+        )
+    })
+    .await
+    .context("the inbox copy's thread failed")?
+    .context("writing the inbox copy")?;
+    let blob = context
+        .blobs
+        .put(&filed)
+        .context("storing the inbox copy")?;
+    Ok((blob, count))
 }
 
 /// The attempt record of a T.38 call.
@@ -993,6 +1067,12 @@ async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result
         .context("storing the rendered fax")?;
     let stored = context.store.set_rendered(request, &blob, pages).await?;
     info!(pages = stored.1, blob = %stored.0, "documents rendered");
+    // Requests from the mail intakes are counted when they are made; the others are
+    // made by another process (`faxgate send`), and counted once, by the node whose
+    // rendering was kept.
+    if stored.0 == blob && detail.request.source != fax_queue::Source::Email {
+        context.stats.request_made(detail.request.source.as_str());
+    }
     Ok(stored)
 }
 
@@ -1710,6 +1790,92 @@ mod tests {
         );
         let delivery = store.delivery(deliveries[0]).await.expect("delivery");
         assert_eq!(delivery.state, DeliveryState::Sent);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `[render] cover_page = true` and a fax ID recipient: the inbox copy gets the
+    /// cover page a called recipient would (the destination's names, "Page 1/2"), so
+    /// the document page's "Page 2/2" counts right; the mail's PDF has both pages.
+    #[tokio::test]
+    async fn a_fax_id_delivery_gets_its_cover_page_in_the_inbox() {
+        use fax_queue::{DestinationKind, Locale, NewUser};
+        use fax_render::annotate;
+
+        let dir =
+            std::env::temp_dir().join(format!("faxgate-worker-inbox-cover-{}", std::process::id()));
+        let (store, context, deliveries, config) =
+            cover_setup(&dir, &["AF90000098/Zhang San|ACME Ltd"]).await;
+        let zhang = store
+            .add_user(
+                &NewUser {
+                    display_name: "Zhang".into(),
+                    emails: vec!["zhang@example.com".parse().expect("address")],
+                    permissions: "email".parse().expect("permissions"),
+                    max_destination: DestinationKind::International,
+                    fax_id: Some("AF90000098".parse().expect("fax ID")),
+                    locale: Locale::En,
+                    pin: None,
+                },
+                "test",
+                now(),
+            )
+            .await
+            .expect("user");
+        let line: LineConfig =
+            toml::from_str("name = \"gateway\"\nremote = \"127.0.0.1:1\"").expect("line");
+        let started = now().millis().div_euclid(60_000);
+        let claim = store
+            .claim("gateway", 1, "test", Duration::from_secs(60), now())
+            .await
+            .expect("claims")
+            .remove(0);
+        run_call(context.clone(), claim, Driver::T38(Arc::new(line)))
+            .await
+            .expect("worked");
+        let ended = now().millis().div_euclid(60_000);
+
+        let delivery = store.delivery(deliveries[0]).await.expect("delivery");
+        assert_eq!(delivery.state, DeliveryState::Sent);
+        let inbox = store.inbox(zhang.id, 0).await.expect("inbox");
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].pages, 2, "cover and document page");
+        let filed = fax_pages(&context.blobs.get(&inbox[0].tiff).expect("filed")).expect("pages");
+        assert_eq!(filed.len(), 2);
+        // Page 2 is the rendered page every recipient gets ("Page 2/2" on it).
+        let (rendered, rendered_pages) = store
+            .rendered(delivery.request)
+            .await
+            .expect("store")
+            .expect("rendered");
+        assert_eq!(rendered_pages, 1);
+        let rendered = fax_pages(&context.blobs.get(&rendered).expect("blob")).expect("pages");
+        assert_eq!(filed[1], rendered[0]);
+        // Page 1 is the cover for the destination's names, "Page 1/2".
+        let cover_matches = (started..=ended).any(|minute| {
+            let cover = annotate::Cover {
+                to: vec!["Zhang San".into(), "ACME Ltd".into()],
+                from: "li@example.com".into(),
+                from_number: "+86 755 8323 5100".into(),
+                date_time: Some(annotate::DateTime::from_unix(minute * 60, 0)),
+                pages: 2,
+                note: String::new(),
+            };
+            cover_page(
+                &config.render,
+                &cover,
+                "li@example.com",
+                filed[0].resolution(),
+            )
+            .is_ok_and(|expected| expected == filed[0])
+        });
+        assert!(cover_matches, "page 1 is Zhang San's cover");
+        let queued = store.outgoing_mail(None).await.expect("outgoing");
+        assert_eq!(queued.len(), 1);
+        let message = MessageParser::default()
+            .parse(&queued[0].message)
+            .expect("mail parses");
+        let pdf = message.attachment(0).expect("PDF part").contents();
+        assert!(String::from_utf8_lossy(pdf).contains("/Count 2"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
