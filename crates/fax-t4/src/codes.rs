@@ -192,8 +192,7 @@ const RUN_GOES_ON: u32 = 1 << 31;
 
 // Only the terminating kind has its bit FAST_LOOKUP_BITS - 8 set: bit FAST_LOOKUP_BITS
 // of an entry is then 1 exactly where the code ends a run, which is the bit that flips
-// the colour, in place for a decoder that indexes [`RUNS_FAST`] by colour <<
-// FAST_LOOKUP_BITS.
+// the colour (see [`RunEntry::colour_flip`]).
 const KIND_TERMINATING: u32 = 1 << (FAST_LOOKUP_BITS - 8);
 const KIND_MAKEUP: u32 = 4;
 const KIND_EOL: u32 = 8;
@@ -238,17 +237,17 @@ impl RunEntry {
     }
 
     /// [`RunEntry::ends_run`] shifted to bit [`FAST_LOOKUP_BITS`]: XOR-ed into a colour
-    /// kept as its [`RUNS_FAST`] offset, it flips the colour with one operation.
+    /// kept as 0 (white) or this bit (black), it flips the colour with one operation.
     #[inline(always)]
     pub const fn colour_flip(self) -> u32 {
         self.0 & 1 << FAST_LOOKUP_BITS
     }
 
-    /// 0 for a terminating code, bit 31 for any other entry: OR-ed into a position, it
-    /// makes one that no real position equals.
+    /// The entry as a code half of a [`RunPair`]: run in bits 16-30, bit 31 set unless
+    /// the code ends a run.
     #[inline(always)]
-    pub const fn goes_on_bit(self) -> u32 {
-        self.0 & RUN_GOES_ON
+    pub const fn code_half(self) -> u32 {
+        self.0
     }
 
     #[inline(always)]
@@ -357,15 +356,146 @@ pub(crate) static BLACK_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_tabl
     BLACK_LOOKUP_BITS,
 );
 
-/// Both first-level tables in one, white then black, so a decoder picks the colour by
-/// index arithmetic instead of a branch: `RUNS_FAST[colour << FAST_LOOKUP_BITS | next bits]` with
-/// colour 0 for white, 1 for black.
-pub(crate) static RUNS_FAST: [RunEntry; 2 << FAST_LOOKUP_BITS] = {
-    let mut table = [RunEntry::LONGER; 2 << FAST_LOOKUP_BITS];
+/// Bits of the look-up that finds up to two run codes at once, for 1-D lines: enough
+/// for the pair of a short white and a short black run that text edges and dithering are
+/// made of, while both colours' tables (16 KiB) stay in the L1 cache.
+pub(crate) const PAIR_LOOKUP_BITS: u32 = 10;
+
+/// Up to two consecutive run codes found by one look-up, so that a 1-D decoder waits for
+/// one table load per pair of codes instead of one per code.
+///
+/// The low half describes the first code: bits 0-7 the length of both codes (what the
+/// bit buffer shifts by), bit 8 set when the first code is longer than
+/// [`PAIR_LOOKUP_BITS`] (the decoder then looks in the full table), bit
+/// [`PAIR_LOOKUP_BITS`] set when the pair changes the colour (one of the two ends a run),
+/// bits 16-30 its run and bit 31 set unless it ends a run, as in [`RunEntry`]. The high
+/// half describes the second code the same way, bits 0-7 its own length; where no second
+/// code fits in the look-up, it is length 0, run 0, not ending a run: a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunPair(u64);
+
+const PAIR_LONGER: u32 = 1 << 8;
+
+/// The second code of a pair that has none.
+const NO_CODE: RunEntry = RunEntry(RUN_GOES_ON);
+
+impl RunPair {
+    /// First-level entry: the first code is longer than the look-up.
+    pub const LONGER: RunPair = RunPair((RUN_GOES_ON | PAIR_LONGER) as u64);
+
+    /// Two codes, the second read in the colour the first leaves.
+    const fn new(first: RunEntry, second: RunEntry) -> RunPair {
+        let len = first.code_len() + second.code_len();
+        let flip = (first.ends_run() ^ second.ends_run()) << PAIR_LOOKUP_BITS;
+        let low = (first.0 & 0xffff_0000) | flip | len;
+        let high = (second.0 & 0xffff_0000) | second.code_len();
+        RunPair(low as u64 | (high as u64) << 32)
+    }
+
+    /// One code alone (any entry of the full tables, EOL and invalid ones included).
+    #[inline(always)]
+    pub const fn single(code: RunEntry) -> RunPair {
+        RunPair::new(code, NO_CODE)
+    }
+
+    #[inline(always)]
+    pub const fn is_longer(self) -> bool {
+        self.0 & PAIR_LONGER as u64 != 0
+    }
+
+    /// Bits in both codes.
+    #[inline(always)]
+    pub const fn code_len(self) -> u32 {
+        (self.0 & 0xff) as u32
+    }
+
+    /// Bits in the second code (0 if there is none).
+    #[inline(always)]
+    pub const fn second_len(self) -> u32 {
+        ((self.0 >> 32) & 0xff) as u32
+    }
+
+    /// The change of colour over both codes, as the offset between the colours' halves
+    /// of [`RUN_PAIRS`]: XOR-ed into the current offset, it gives the next.
+    #[inline(always)]
+    pub const fn colour_flip(self) -> usize {
+        (self.0 & 1 << PAIR_LOOKUP_BITS) as usize
+    }
+
+    /// The first code: bits 16-30 its run, bit 31 set unless it ends a run.
+    #[inline(always)]
+    pub const fn first(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// The second code, as [`RunPair::first`]; a no-op when there is none.
+    #[inline(always)]
+    pub const fn second(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+/// The run of a code half of a [`RunPair`].
+#[inline(always)]
+pub(crate) const fn pair_code_run(code: u32) -> u32 {
+    (code >> 16) & 0x7fff
+}
+
+/// 1 if a code half of a [`RunPair`] ends a run, else 0.
+#[inline(always)]
+pub(crate) const fn pair_code_ends_run(code: u32) -> u32 {
+    (code >> 31) ^ 1
+}
+
+/// Bit 31 of a code half of a [`RunPair`]: 0 for a terminating code, set for any other,
+/// so that OR-ed into a position it makes one that no real position equals.
+#[inline(always)]
+pub(crate) const fn pair_code_goes_on_bit(code: u32) -> u32 {
+    code & RUN_GOES_ON
+}
+
+/// The full-table entry for the code at the start of `bits`, the next
+/// [`PAIR_LOOKUP_BITS`] bits of the data.
+const fn full_entry(white: bool, bits: usize) -> RunEntry {
+    if white {
+        WHITE_RUNS[bits << (WHITE_LOOKUP_BITS - PAIR_LOOKUP_BITS)]
+    } else {
+        BLACK_RUNS[bits << (BLACK_LOOKUP_BITS - PAIR_LOOKUP_BITS)]
+    }
+}
+
+/// Whether an entry is a run code (terminating or make-up), not EOL, invalid or longer.
+const fn is_run_code(entry: RunEntry) -> bool {
+    entry.kind() == KIND_TERMINATING || entry.kind() == KIND_MAKEUP
+}
+
+/// The pair entry for `bits` read in a run of colour `white`.
+const fn pair_entry(white: bool, bits: usize) -> RunPair {
+    let first = full_entry(white, bits);
+    if !is_run_code(first) || first.code_len() > PAIR_LOOKUP_BITS {
+        return RunPair::LONGER;
+    }
+    let len = first.code_len();
+    // The bits after the first code, zero-padded: a code found there is the next one
+    // only if it ends within the bits known.
+    let rest = (bits << len) & ((1 << PAIR_LOOKUP_BITS) - 1);
+    let second_white = white != (first.ends_run() == 1);
+    let second = full_entry(second_white, rest);
+    if is_run_code(second) && second.code_len() <= PAIR_LOOKUP_BITS - len {
+        RunPair::new(first, second)
+    } else {
+        RunPair::single(first)
+    }
+}
+
+/// Pair look-up for 1-D lines, white runs then black ones:
+/// `RUN_PAIRS[colour << PAIR_LOOKUP_BITS | next bits]`.
+pub(crate) static RUN_PAIRS: [RunPair; 2 << PAIR_LOOKUP_BITS] = {
+    let mut table = [RunPair::LONGER; 2 << PAIR_LOOKUP_BITS];
     let mut i = 0;
-    while i < 1 << FAST_LOOKUP_BITS {
-        table[i] = WHITE_RUNS_FAST[i];
-        table[(1 << FAST_LOOKUP_BITS) + i] = BLACK_RUNS_FAST[i];
+    while i < 1 << PAIR_LOOKUP_BITS {
+        table[i] = pair_entry(true, i);
+        table[(1 << PAIR_LOOKUP_BITS) + i] = pair_entry(false, i);
         i += 1;
     }
     table
@@ -521,6 +651,58 @@ mod tests {
             // Every code of 8 bits or fewer is in the first level.
             assert!(fast.iter().filter(|e| !e.is_longer()).count() > 200);
         }
+    }
+
+    #[test]
+    fn pair_table_holds_what_two_full_look_ups_find() {
+        let full = |white: bool, bits: usize| -> RunEntry {
+            if white {
+                WHITE_RUNS[bits << (WHITE_LOOKUP_BITS - PAIR_LOOKUP_BITS)]
+            } else {
+                BLACK_RUNS[bits << (BLACK_LOOKUP_BITS - PAIR_LOOKUP_BITS)]
+            }
+        };
+        let is_run = |e: RunEntry| e.is_terminating() || e.is_makeup();
+        let mut pairs = 0;
+        for white in [true, false] {
+            let offset = if white { 0 } else { 1 << PAIR_LOOKUP_BITS };
+            for bits in 0..1usize << PAIR_LOOKUP_BITS {
+                let pair = RUN_PAIRS[offset | bits];
+                let first = full(white, bits);
+                if !is_run(first) || first.code_len() > PAIR_LOOKUP_BITS {
+                    assert!(pair.is_longer(), "{white} {bits:#012b}");
+                    continue;
+                }
+                assert!(!pair.is_longer());
+                assert_eq!(pair.first() & 0xffff_0000, first.code_half() & 0xffff_0000);
+                let rest = (bits << first.code_len()) & ((1 << PAIR_LOOKUP_BITS) - 1);
+                let second_white = white != first.is_terminating();
+                let second = full(second_white, rest);
+                let fits = PAIR_LOOKUP_BITS - first.code_len();
+                let paired = is_run(second) && second.code_len() <= fits;
+                let (second_len, second_half) = if paired {
+                    pairs += 1;
+                    (second.code_len(), second.code_half() & 0xffff_0000)
+                } else {
+                    (0, RUN_GOES_ON)
+                };
+                assert_eq!(
+                    pair.code_len(),
+                    first.code_len() + second_len,
+                    "{bits:#012b}"
+                );
+                assert_eq!(pair.second_len(), second_len, "{bits:#012b}");
+                assert_eq!(pair.second() & 0xffff_0000, second_half, "{bits:#012b}");
+                let white_after = second_white != (paired && second.is_terminating());
+                assert_eq!(
+                    pair.colour_flip() != 0,
+                    white_after != white,
+                    "{bits:#012b}"
+                );
+            }
+        }
+        // Short white and black runs pair up in most of the table.
+        assert!(pairs > 1 << PAIR_LOOKUP_BITS, "{pairs}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
-    BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    RUNS_FAST, RunEntry, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
+    BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, EOL, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
+    PAIR_LOOKUP_BITS, RUN_PAIRS, RunEntry, RunPair, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
+    pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
 };
 use crate::runs::{
     ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, paint_words, take_words,
@@ -177,24 +178,39 @@ fn decode_t4(
         if page.rows >= row_cap {
             return end_at_cap;
         }
+        let mut one_dimensional = true;
+        if r.peek(EOL.len as u32) == u32::from(EOL.code) {
+            // An EOL with no fill before it, as TIFF Class F and most senders code
+            // lines: taken from one peek, where the general path below counts zeros.
+            r.consume(EOL.len as u32);
+            if two_dimensional {
+                one_dimensional = r.peek(1) == 1;
+                r.consume(1);
+            }
+            // A 1 bit among the next eleven is line data (past the end the reader yields
+            // zeros): neither RTC nor the end of the data.
+            if r.peek(11) == 0
+                && let Some(end) = end_after_eol(r)
+            {
+                return end;
+            }
+            if let Some(end) = decode_row(r, lines, page, one_dimensional, &mut reference_lost) {
+                return end;
+            }
+            continue;
+        }
         let zeros = r.count_zeros();
         if zeros >= r.remaining() {
             return PageEnd::EndOfData;
         }
-        let mut one_dimensional = true;
         if zeros >= 11 {
             r.skip(zeros + 1);
             if two_dimensional {
                 one_dimensional = r.peek(1) == 1;
                 r.consume(1);
             }
-            // EOL straight after EOL carries no line: that is RTC.
-            let next_zeros = r.count_zeros();
-            if next_zeros >= 11 && next_zeros < r.remaining() {
-                return PageEnd::Rtc;
-            }
-            if next_zeros >= r.remaining() {
-                return PageEnd::EndOfData;
+            if let Some(end) = end_after_eol(r) {
+                return end;
             }
         } else if page.rows > 0 || page.bad_rows > 0 {
             // Line data where an EOL belongs: we are out of step. Find the next EOL.
@@ -206,28 +222,59 @@ fn decode_t4(
             return PageEnd::EndOfData;
         }
         // else: a first line without its leading EOL; take it as it comes.
+        if let Some(end) = decode_row(r, lines, page, one_dimensional, &mut reference_lost) {
+            return end;
+        }
+    }
+}
 
-        // A damaged code can swallow the zeros of the next EOL; resynchronising from the
-        // start of the line finds that EOL, since line data never holds eleven zeros.
-        let line_start = r.position();
-        let decoded = if one_dimensional {
-            lines.decode_1d(r)
-        } else if reference_lost {
-            Err(LineError)
+/// What follows an EOL when it is not line data: another EOL (RTC) or the end of the
+/// data. `None` when a line follows.
+fn end_after_eol(r: &BitReader<'_>) -> Option<PageEnd> {
+    // EOL straight after EOL carries no line: that is RTC.
+    let next_zeros = r.count_zeros();
+    if next_zeros >= r.remaining() {
+        Some(PageEnd::EndOfData)
+    } else if next_zeros >= 11 {
+        Some(PageEnd::Rtc)
+    } else {
+        None
+    }
+}
+
+/// Decodes the row after an EOL (or the first row) and adds it to the page, good or bad.
+/// Returns the page's end if the data ran out while looking for the next EOL.
+#[inline(always)]
+fn decode_row(
+    r: &mut BitReader<'_>,
+    lines: &mut LineDecoder,
+    page: &mut PageBuilder,
+    one_dimensional: bool,
+    reference_lost: &mut bool,
+) -> Option<PageEnd> {
+    // A damaged code can swallow the zeros of the next EOL; resynchronising from the
+    // start of the line finds that EOL, since line data never holds eleven zeros.
+    let line_start = r.position();
+    let decoded = if one_dimensional {
+        lines.decode_1d(r)
+    } else if *reference_lost {
+        Err(LineError)
+    } else {
+        lines.decode_2d(r)
+    };
+    if decoded.is_ok() && trailer_is_fill_then_eol(r) {
+        page.push_good(lines.current.as_slice());
+        lines.accept();
+        *reference_lost = false;
+        None
+    } else {
+        page.push_bad();
+        *reference_lost = true;
+        r.seek(line_start);
+        if resync(r) {
+            None
         } else {
-            lines.decode_2d(r)
-        };
-        if decoded.is_ok() && trailer_is_fill_then_eol(r) {
-            page.push_good(lines.current.as_slice());
-            lines.accept();
-            reference_lost = false;
-        } else {
-            page.push_bad();
-            reference_lost = true;
-            r.seek(line_start);
-            if !resync(r) {
-                return PageEnd::EndOfData;
-            }
+            Some(PageEnd::EndOfData)
         }
     }
 }
@@ -287,6 +334,9 @@ fn decode_t6(
 /// After a line, only fill bits may come before the next EOL (or the end of the data).
 /// A 1 bit earlier means the line decoded to the right width by accident.
 fn trailer_is_fill_then_eol(r: &BitReader<'_>) -> bool {
+    if r.peek(11) == 0 {
+        return true;
+    }
     let zeros = r.count_zeros();
     zeros >= 11 || zeros >= r.remaining()
 }
@@ -341,17 +391,18 @@ impl LineDecoder {
     }
 }
 
-/// Decodes a one-dimensional line code word by code word, with no branch on what each
-/// word is: a terminating code ends a run (the colour flips and its end is a change), a
-/// make-up code only moves on. Which of the two comes next depends on the picture, so a
-/// branch on it would be mispredicted often.
+/// Decodes a one-dimensional line a pair of code words at a time ([`RUN_PAIRS`]), with
+/// no branch on what each word is: a terminating code ends a run (the colour flips and
+/// its end is a change), a make-up code only moves on. Which of the two comes next
+/// depends on the picture, so a branch on it would be mispredicted often.
 struct RunDecoder {
     /// Pixels decoded so far.
     pos: u32,
     /// Changes recorded so far.
     len: usize,
-    /// Colour of the run being read, as the offset of its half of [`RUNS_FAST`]: 0
-    /// white, 512 black. The next look-up waits for it, so it is flipped with one XOR.
+    /// Colour of the run being read: 0 white, else black. For pairs of codes it is the
+    /// offset of its half of [`RUN_PAIRS`] (`1 << PAIR_LOOKUP_BITS` for black); the
+    /// next look-up waits for it, so it is flipped with one XOR.
     colour: usize,
     /// The last change recorded (`u32::MAX` before the first): a terminating code of
     /// length zero right after it cancels it.
@@ -368,14 +419,49 @@ impl RunDecoder {
         }
     }
 
-    /// Decodes one code word into `changes` (which has room for every position up to
-    /// `width`). Returns true when the line is over: a run ended at `width` or beyond, or
-    /// a code word that is no run (its entry's run is past any line) or ran past it.
+    /// Decodes one or two code words into `changes` (which has room for every position
+    /// up to `width`). Returns true when the line is over: a run ended at `width` or
+    /// beyond, or a code word that is no run (its entry's run is past any line) or ran
+    /// past it. Consumes at most 13 bits.
     #[inline(always)]
-    fn step(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
-        // Below 1024: the bounds check is a predicted branch, off the path from one
+    fn step_pair(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
+        // Below 2048: the bounds check is a predicted branch, off the path from one
         // look-up to the next, where masking the index would be on it.
-        let mut entry = RUNS_FAST[self.colour | r.peek(FAST_LOOKUP_BITS) as usize];
+        let mut pair = RUN_PAIRS[self.colour | r.peek(PAIR_LOOKUP_BITS) as usize];
+        if pair.is_longer() {
+            pair = RunPair::single(if self.colour == 0 {
+                WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
+            } else {
+                BLACK_RUNS[r.peek(BLACK_LOOKUP_BITS) as usize]
+            });
+        }
+        r.consume_buffered(pair.code_len());
+        self.colour ^= pair.colour_flip();
+        if self.code(pair.first(), changes, width) {
+            // The line ended on the first code: a second one belongs to what follows
+            // (the next row of aligned MH, or damage), so it is given back. Rare: at
+            // the end of a line with EOLs, the EOL's zeros are no second code.
+            if pair.second_len() != 0 {
+                give_back(r, pair.second_len());
+            }
+            return true;
+        }
+        self.code(pair.second(), changes, width)
+    }
+
+    /// Decodes one code word, as [`RunDecoder::step_pair`] does two. On text, where
+    /// long white runs take two codes of their own (make-up and terminating), few codes
+    /// pair up, and the smaller table and the work of one code per look-up win.
+    #[inline(always)]
+    fn step_single(&mut self, r: &mut BitReader<'_>, changes: &mut [u32], width: u32) -> bool {
+        // The colour picks the table as a pointer, off the path from one look-up to the
+        // next: that path is only load, shift of the buffer, shift for the index.
+        let table = if self.colour == 0 {
+            &WHITE_RUNS_FAST
+        } else {
+            &BLACK_RUNS_FAST
+        };
+        let mut entry = table[r.peek(FAST_LOOKUP_BITS) as usize];
         if entry.is_longer() {
             entry = if self.colour == 0 {
                 WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
@@ -384,8 +470,16 @@ impl RunDecoder {
             };
         }
         r.consume_buffered(entry.code_len());
-        self.pos += entry.run();
-        let ends_run = entry.ends_run();
+        self.colour ^= entry.colour_flip() as usize;
+        self.code(entry.code_half(), changes, width)
+    }
+
+    /// Takes in one code word (a code half of a [`RunPair`]); returns true when the line
+    /// is over (see [`RunDecoder::step`]).
+    #[inline(always)]
+    fn code(&mut self, code: u32, changes: &mut [u32], width: u32) -> bool {
+        self.pos += pair_code_run(code);
+        let ends_run = pair_code_ends_run(code);
         // Written ahead; counted only if the code ends a run.
         if let Some(slot) = changes.get_mut(self.len) {
             *slot = self.pos;
@@ -393,7 +487,7 @@ impl RunDecoder {
         // A code that does not end a run can never match: its probe has bit 31 set, and
         // no position has. One compare, where `terminating && ..` would also branch on
         // the kind of code, which is the mispredicted one.
-        let probe = self.pos | entry.goes_on_bit();
+        let probe = self.pos | pair_code_goes_on_bit(code);
         if probe == self.last {
             // A zero-length run: the colour changes back at once.
             self.cancel_last(changes);
@@ -401,7 +495,6 @@ impl RunDecoder {
             self.len += ends_run as usize;
             self.last = if ends_run != 0 { self.pos } else { self.last };
         }
-        self.colour ^= entry.colour_flip() as usize;
         // A run ends the line at `width`; a make-up code only past it.
         self.pos + ends_run > width
     }
@@ -425,6 +518,13 @@ impl RunDecoder {
             Err(LineError)
         }
     }
+}
+
+/// Moves the reader back by `bits` just consumed.
+#[cold]
+#[inline(never)]
+fn give_back(r: &mut BitReader<'_>, bits: u32) {
+    r.seek(r.position() - u64::from(bits));
 }
 
 /// Reads one run of at most `width`: make-up codes, then a terminating code.
@@ -514,11 +614,26 @@ impl LineDecoder {
         // a refill leaves. Past the end of the data the reader yields zeros, which are
         // no run code, so the loop ends; the overrun check below rejects a line finished
         // on them.
-        'line: loop {
-            r.refill();
-            for _ in 0..3 {
-                if line.step(r, changes, width) {
-                    break 'line;
+        // A line much like the one before: many changes there, many pairs of short runs
+        // here (see `RunDecoder::step_single`).
+        let dense =
+            self.reference.as_slice().len() > (self.width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
+        if dense {
+            'line: loop {
+                r.refill();
+                for _ in 0..3 {
+                    if line.step_pair(r, changes, width) {
+                        break 'line;
+                    }
+                }
+            }
+        } else {
+            'line: loop {
+                r.refill();
+                for _ in 0..3 {
+                    if line.step_single(r, changes, width) {
+                        break 'line;
+                    }
                 }
             }
         }

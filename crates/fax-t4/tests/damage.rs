@@ -212,3 +212,54 @@ fn bad_widths_are_refused() {
         assert!(fax_t4::Encoder::new(width, EncodeOptions::tiff(Scheme::Mh)).is_err());
     }
 }
+
+#[test]
+fn a_broken_eol_without_fill_loses_a_row_and_the_rest_moves_up() {
+    // TIFF Class F data: every EOL straight after its line, no fill, which the decoder
+    // takes with one look. An EOL with a zero turned into a one is no EOL: the line
+    // before it does not end cleanly (repaired from the row above) and the line after
+    // it has no start, so the decoder resynchronises on the EOL after that; the rows
+    // from there on move up one and the last row, never decoded, is white. The same for
+    // an all-white line (make-up 1728, terminating 0) as for one with black pixels.
+    let page = chart(2);
+    let clean = encode(&page, &EncodeOptions::tiff(Scheme::Mh));
+    let ends = eol_ends(&clean);
+    let height = page.height();
+    let white = (100..ends.len() - 2)
+        .find(|&r| page.row(r as u32).iter().all(|&b| b == 0))
+        .expect("a white row");
+    let inked = (300..ends.len() - 2)
+        .find(|&r| ends[r + 1] - ends[r] > 80)
+        .expect("an inked row");
+    for row in [white, inked] {
+        let mut coded = clean.clone();
+        // EOL i starts row i; break the fifth zero of the one after `row`.
+        flip(&mut coded, ends[row + 1] - 7);
+        let mut options = DecodeOptions::new(Scheme::Mh, 1728);
+        options.rows = Some(height);
+        let decoded = decode(&coded, &options).expect("decodes");
+        let got = &decoded.bitmap;
+        assert_eq!(got.height(), height);
+        assert_eq!(
+            (decoded.bad_rows, decoded.longest_bad_run),
+            (2, 1),
+            "row {row}"
+        );
+        let row = row as u32;
+        for y in 0..row {
+            assert_eq!(got.row(y), page.row(y), "row {row}: {y}");
+        }
+        assert_eq!(
+            got.row(row),
+            got.row(row - 1),
+            "row {row} repaired from above"
+        );
+        for y in row + 1..height - 1 {
+            assert_eq!(got.row(y), page.row(y + 1), "row {row}: {y}");
+        }
+        assert!(
+            got.row(height - 1).iter().all(|&b| b == 0),
+            "missing row is white"
+        );
+    }
+}

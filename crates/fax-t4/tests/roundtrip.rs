@@ -167,3 +167,66 @@ fn fill_after_a_line_of_long_codes_is_skipped_whole() {
         }
     }
 }
+
+#[test]
+fn aligned_mh_rows_that_end_where_a_pair_of_codes_would_cross_into_the_next_row() {
+    // 1-D lines after a line of many changes are read two codes per look-up. Without
+    // EOLs (TIFF Compression 2) a row's last code can be followed, after its byte's
+    // padding or none, by the next row's first code within one look-up; that second code
+    // must be left to the next row. Narrow pages of short runs make it happen often.
+    let mut rng = Rng(0x0bad_cafe_f00d_1234);
+    for width in 1u32..=48 {
+        for mean_run in [1u64, 2, 3] {
+            let page = random_page(&mut rng, width, 40, mean_run);
+            let mut options = EncodeOptions::tiff(Scheme::Mh);
+            options.eol = false;
+            let coded = encode(&page, &options);
+            let mut decode_options = DecodeOptions::new(Scheme::Mh, width);
+            decode_options.eol = false;
+            decode_options.rows = Some(page.height());
+            let decoded = decode(&coded, &decode_options)
+                .unwrap_or_else(|e| panic!("width {width} run {mean_run}: {e}"));
+            assert_eq!(decoded.bitmap, page, "width {width} run {mean_run}");
+            assert_eq!(decoded.bad_rows, 0, "width {width} run {mean_run}");
+        }
+    }
+}
+
+#[test]
+fn pairs_of_codes_across_a_refill_and_after_zero_length_runs() {
+    // Rows of 1-4 pixel runs (read two codes per look-up) with, in between, long black
+    // runs (codes of up to 13 bits, looked up alone), make-up codes and rows that start
+    // black (a white run of length zero): every mix of short and long codes, so that
+    // pairs fall at every offset from the bit buffer's refills.
+    let mut rng = Rng(0x5eed_0fc0_de20_2611);
+    for width in [64u32, 200, 1728, 2048] {
+        let mut page = Bitmap::new(width, 60, Resolution::FINE).expect("size");
+        for y in 0..60 {
+            let mut x = 0;
+            let mut black = rng.next().is_multiple_of(2);
+            while x < width {
+                let run = match rng.next() % 16 {
+                    0 => 64 + (rng.next() % 200) as u32,
+                    1 => 13 + (rng.next() % 50) as u32,
+                    2 => 64 * (1 + (rng.next() % 3) as u32),
+                    _ => 1 + (rng.next() % 4) as u32,
+                };
+                for i in x..(x + run).min(width) {
+                    page.set(i, y, black);
+                }
+                x += run;
+                black = !black;
+            }
+        }
+        for scheme in [Scheme::Mh, Scheme::Mr { k: KFactor::K4 }] {
+            for min_bits in [0, 700] {
+                let coded = encode(&page, &EncodeOptions::line(scheme, min_bits));
+                let decoded = decode(&coded, &DecodeOptions::new(scheme, width))
+                    .unwrap_or_else(|e| panic!("width {width} {scheme:?}: {e}"));
+                assert_eq!(decoded.bitmap, page, "width {width} {scheme:?} {min_bits}");
+                assert_eq!(decoded.bad_rows, 0, "width {width} {scheme:?} {min_bits}");
+                assert_eq!(decoded.end, PageEnd::Rtc, "width {width} {scheme:?}");
+            }
+        }
+    }
+}
