@@ -1,22 +1,13 @@
 //! `faxgate address parse` run as a user would: exact JSON on stdout and exit codes, with
 //! the built-in settings, the example configuration and configurations of its own.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
-}
-
-fn faxgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate")
-}
+use common::cli::faxgate;
+use common::pages::repo_path as repo;
 
 /// Runs `faxgate address parse ARGS...`; the exit code and stdout (one line).
 fn parse(args: &[&str]) -> (i32, String) {

@@ -1,16 +1,14 @@
 //! The `faxgate` command line: convert, tiff info and tiff extract, run as a user would.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::pages::repo_path as repo;
+use common::scratch::Scratch;
 use serde_json::Value;
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
-}
 
 fn chart_path(n: usize) -> PathBuf {
     repo(&format!("testdata/ccitt/ccitt{n}.pbm"))
@@ -27,32 +25,6 @@ const GOLDEN_SIZES: [[u64; 3]; 8] = [
     [106411, 81456, 69282],
     [62792, 33004, 19099],
 ];
-
-/// A directory of its own for one test, removed unless the test fails.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("faxgate-cli-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("creating a temporary directory");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("kept {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 fn faxgate<I, S>(args: I) -> Output
 where
@@ -126,7 +98,7 @@ fn convert(inputs: &[PathBuf], output: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn charts_convert_with_every_compression_and_extract_to_the_same_pixels() {
-    let scratch = Scratch::new("charts");
+    let scratch = Scratch::new("cli-charts");
     let charts: Vec<PathBuf> = (1..=8).map(chart_path).collect();
     for (column, compression) in ["mh", "mr", "mmr"].into_iter().enumerate() {
         let tiff = scratch.path(&format!("{compression}.tif"));
@@ -170,7 +142,7 @@ fn charts_convert_with_every_compression_and_extract_to_the_same_pixels() {
 
 #[test]
 fn mh_is_the_default_and_standard_resolution_halves_the_rows() {
-    let scratch = Scratch::new("standard");
+    let scratch = Scratch::new("cli-standard");
     let tiff = scratch.path("standard.tif");
     let inputs = [chart_path(1), chart_path(2)];
     assert_success(&convert(&inputs, &tiff, &["--resolution", "standard"]));
@@ -203,7 +175,7 @@ fn mh_is_the_default_and_standard_resolution_halves_the_rows() {
 
 #[test]
 fn tiff_and_pbm_inputs_combine_in_order() {
-    let scratch = Scratch::new("mixed");
+    let scratch = Scratch::new("cli-mixed");
     let tiff = scratch.path("mixed.tif");
     let inputs = [
         repo("testdata/ccitt/ccitt1-8_mr_classf.tif"),
@@ -226,7 +198,7 @@ fn tiff_and_pbm_inputs_combine_in_order() {
 
 #[test]
 fn odd_sized_pbms_become_a4_wide() {
-    let scratch = Scratch::new("odd");
+    let scratch = Scratch::new("cli-odd");
     // A 12x2 ASCII PBM and a 2048-wide (B4) raw one.
     let narrow = scratch.path("narrow.pbm");
     fs::write(
@@ -274,7 +246,7 @@ fn info_describes_the_reference_files() {
 
 #[test]
 fn damaged_pages_are_reported_and_still_written() {
-    let scratch = Scratch::new("damaged");
+    let scratch = Scratch::new("cli-damaged");
     let mut data = fs::read(repo("testdata/ccitt/ccitt1_g4.tif")).expect("read");
     // The strip starts at offset 8: garble some of it.
     for b in &mut data[9000..9040] {
@@ -296,7 +268,7 @@ fn damaged_pages_are_reported_and_still_written() {
 
 #[test]
 fn bad_inputs_fail_cleanly_naming_the_file() {
-    let scratch = Scratch::new("errors");
+    let scratch = Scratch::new("cli-errors");
     let out = scratch.path("out.tif");
     let missing = scratch.path("no-such-file.pbm");
     assert_clean_failure(

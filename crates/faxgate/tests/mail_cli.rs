@@ -4,17 +4,10 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
+use common::cli::faxgate;
 use common::scratch::Scratch;
 use serde_json::Value;
-
-fn faxgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate")
-}
 
 fn corpus(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

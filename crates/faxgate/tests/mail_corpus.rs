@@ -12,24 +12,16 @@
 //! share them: each message is submitted as one of them, its From address set to that
 //! mailbox (the display name and everything else kept as the client wrote it).
 
-#[path = "../../mail-net/tests/support/mail_servers.rs"]
-mod mail_servers;
+mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 
+use common::cli::{faxgate_json, faxgate_with};
+use common::mail::{DOMAIN, add_mail_user, fetch_mailbox, header, runtime, submission};
+use common::mail_servers::servers;
 use mail_net::smtp::{Envelope, send_mail};
-use mail_net::{
-    FetchOptions, IncomingMessage, MailboxConfig, MessageSink, SinkError, SmtpConfig, TakenIn,
-    TlsMode, fetch_once,
-};
-use mail_servers::servers;
 use serde_json::Value;
-
-const DOMAIN: &str = "faxgate.test";
 
 /// Every accepted shape of the corpus, and the mailbox that submits it: alice and
 /// dave read Chinese, bob English, erin has a PIN (the one `pin_subject.eml` gives).
@@ -56,48 +48,6 @@ const USERS: &[(&str, &str, &str, Option<&str>)] = &[
     ("dave", "Zhao Liu", "zh", None),
     ("erin", "Wang Wu", "zh", Some("4711")),
 ];
-
-fn faxgate_with(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running faxgate");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).expect("writing to faxgate");
-    }
-    let output = child.wait_with_output().expect("running faxgate");
-    assert!(
-        output.status.success(),
-        "faxgate {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn faxgate_json(args: &[&str]) -> Value {
-    let output = faxgate_with(args, None);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "faxgate {args:?} printed no JSON ({error}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn corpus(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -149,20 +99,6 @@ fn adapt(raw: &[u8], user: &str) -> Vec<u8> {
     // `body` starts with the blank line's CRLF CRLF; the head's last CRLF is written.
     adapted.extend_from_slice(&body[2..]);
     adapted
-}
-
-fn submission(user: &str) -> SmtpConfig {
-    let servers = servers();
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("SUBMISSION"),
-        tls: TlsMode::Starttls,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        from: format!("{user}@{DOMAIN}"),
-        ..SmtpConfig::default()
-    }
 }
 
 /// A message to submit: who submits it, the envelope sender, the bytes.
@@ -244,27 +180,7 @@ fn write_config(dir: &Path, protocol: &str) -> PathBuf {
 
 fn add_users(config: &str) {
     for &(user, name, locale, pin) in USERS {
-        let email = format!("{user}@{DOMAIN}");
-        let mut args = vec![
-            "user",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--permissions",
-            "email",
-            "--max-destination",
-            "international",
-            "--locale",
-            locale,
-            "--config",
-            config,
-        ];
-        if pin.is_some() {
-            args.push("--pin-stdin");
-        }
-        faxgate_with(&args, pin.map(|pin| format!("{pin}\n")).as_deref());
+        add_mail_user(config, name, user, locale, pin);
     }
 }
 
@@ -310,14 +226,6 @@ fn destination(recipient: &Value) -> String {
         }
     }
     out
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    let head = message.split("\r\n\r\n").next()?;
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
 }
 
 /// The raw mail a request was made of, from the blob store under `data`.
@@ -439,49 +347,6 @@ fn take_in_over(protocol: &str, batch: &[Submission]) -> (PathBuf, String, usize
     assert_eq!(requests.len(), ACCEPTED.len(), "{protocol}: {requests:?}");
     let jobs = requests.values().map(|r| r.destinations.len()).sum();
     (dir, config, jobs)
-}
-
-/// Keeps what a fetch hands over.
-#[derive(Default)]
-struct Collect(Mutex<Vec<Vec<u8>>>);
-
-impl MessageSink for Collect {
-    async fn is_known(&self, _mailbox: &str, _uidl: &str) -> Result<bool, SinkError> {
-        Ok(false)
-    }
-
-    async fn take_in(&self, message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
-        self.0
-            .lock()
-            .map_err(|_| "poisoned")?
-            .push(message.raw.to_vec());
-        Ok(TakenIn::Stored)
-    }
-}
-
-/// Every message in `user`'s mailbox, fetched (and removed) over POP3S.
-fn fetch_mailbox(user: &str) -> Vec<String> {
-    let servers = servers();
-    let config = MailboxConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("POP3S"),
-        tls: TlsMode::Implicit,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        timeout_seconds: 30,
-        ..MailboxConfig::default()
-    };
-    let sink = Collect::default();
-    runtime()
-        .block_on(fetch_once(&config, &sink, FetchOptions::default()))
-        .expect("fetching the mailbox");
-    sink.0
-        .into_inner()
-        .expect("messages")
-        .iter()
-        .map(|raw| String::from_utf8_lossy(raw).into_owned())
-        .collect()
 }
 
 /// The decoded Subject of the receipt in `mails` that answers `file`, as `mail

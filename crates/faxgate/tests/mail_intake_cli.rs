@@ -1,22 +1,15 @@
 //! `faxgate mail test` and `faxgate mail fetch --once` against real mail servers
 //! (Dovecot and Postfix from `scripts/mail-servers`).
 
-#[path = "../../mail-net/tests/support/mail_servers.rs"]
-mod mail_servers;
+mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use mail_servers::servers;
-
-fn faxgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate")
-}
+use common::cli::faxgate;
+use common::mail::deliver_plain;
+use common::mail_servers::servers;
+use common::scratch::Scratch;
 
 fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
@@ -24,37 +17,14 @@ fn text(output: &Output) -> String {
 
 /// Hands one message to Postfix's plain SMTP port (no AUTH: loopback is trusted there).
 fn deliver(to: &str, subject: &str) {
-    let stream = TcpStream::connect(("127.0.0.1", servers().port("SMTP"))).expect("SMTP");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    let mut expect = |code: &str| loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("SMTP reply");
-        assert!(line.starts_with(code), "expected {code}, got {line:?}");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            break;
-        }
-    };
-    expect("220");
-    for (command, code) in [
-        ("EHLO test".to_owned(), "250"),
-        ("MAIL FROM:<alice@faxgate.test>".to_owned(), "250"),
-        (format!("RCPT TO:<{to}>"), "250"),
-        ("DATA".to_owned(), "354"),
-        (
-            format!(
-                "From: alice@faxgate.test\r\nTo: {to}\r\nSubject: {subject}\r\n\
-                 Message-ID: <{subject}@faxgate.test>\r\n\r\nbody\r\n."
-            ),
-            "250",
+    deliver_plain(
+        "alice@faxgate.test",
+        to,
+        &format!(
+            "From: alice@faxgate.test\r\nTo: {to}\r\nSubject: {subject}\r\n\
+             Message-ID: <{subject}@faxgate.test>\r\n\r\nbody\r\n"
         ),
-        ("QUIT".to_owned(), "221"),
-    ] {
-        writer
-            .write_all(format!("{command}\r\n").as_bytes())
-            .expect("SMTP send");
-        expect(code);
-    }
+    );
 }
 
 fn write_config(dir: &Path, mailbox_user: &str, password: &str) -> PathBuf {
@@ -79,17 +49,11 @@ fn write_config(dir: &Path, mailbox_user: &str, password: &str) -> PathBuf {
     config
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faxgate-mail-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 #[test]
 fn mail_test_passes_and_names_a_failing_step() {
-    let dir = temp_dir("test");
-    let config = write_config(&dir, "bob", "bob-pw");
+    let scratch = Scratch::new("mail-cli-test");
+    let dir = scratch.dir();
+    let config = write_config(dir, "bob", "bob-pw");
     let config = config.to_str().expect("path");
     let output = faxgate(&["mail", "test", "--config", config]);
     assert!(output.status.success(), "{}", text(&output));
@@ -98,7 +62,7 @@ fn mail_test_passes_and_names_a_failing_step() {
         assert!(shown.contains(step), "{step} missing:\n{shown}");
     }
 
-    let bad = write_config(&dir, "bob", "wrong");
+    let bad = write_config(dir, "bob", "wrong");
     let output = faxgate(&[
         "mail",
         "test",
@@ -113,17 +77,17 @@ fn mail_test_passes_and_names_a_failing_step() {
         json.contains(r#""name": "auth""#) && json.contains(r#""ok": false"#),
         "{json}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn mail_fetch_once_stores_and_empties_the_mailbox() {
-    let dir = temp_dir("fetch");
+    let scratch = Scratch::new("mail-cli-fetch");
+    let dir = scratch.dir();
     for index in 0..2 {
         deliver("fax@faxgate.test", &format!("cli-fetch-{index}"));
     }
     servers().wait_for_mailbox("fax", 2);
-    let config = write_config(&dir, "fax", "fax-pw");
+    let config = write_config(dir, "fax", "fax-pw");
     let config = config.to_str().expect("path");
     let output = faxgate(&["mail", "fetch", "--once", "--json", "--config", config]);
     assert!(output.status.success(), "{}", text(&output));
@@ -145,14 +109,14 @@ fn mail_fetch_once_stores_and_empties_the_mailbox() {
         "{}",
         text(&output)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The same commands with `[mailbox] protocol = "imap"` (IMAPS): the connection test
 /// reports the folder, and a fetch takes every message in and expunges it.
 #[test]
 fn mail_test_and_fetch_over_imap() {
-    let dir = temp_dir("imap");
+    let scratch = Scratch::new("mail-cli-imap");
+    let dir = scratch.dir();
     let servers = servers();
     let config = dir.join("faxgate.toml");
     std::fs::write(
@@ -184,5 +148,4 @@ fn mail_test_and_fetch_over_imap() {
     assert!(json.contains(r#""stored": 2"#), "{json}");
     assert!(json.contains(r#""deleted": 2"#), "{json}");
     assert_eq!(servers.mailbox_count("alice"), 0);
-    let _ = std::fs::remove_dir_all(&dir);
 }

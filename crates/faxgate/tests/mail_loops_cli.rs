@@ -5,35 +5,21 @@
 //!
 //! Waits are bounded loops that poll the store, never sleeps that assume a speed.
 
-#[path = "../../mail-net/tests/support/mail_servers.rs"]
-mod mail_servers;
+mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mail_servers::servers;
+use common::cli::{faxgate_json, faxgate_ok};
+use common::mail::deliver_plain;
+use common::mail_servers::servers;
+use common::scratch::Scratch;
 use serde_json::Value;
 
-fn faxgate(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate");
-    assert!(
-        output.status.success(),
-        "faxgate {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn jobs(config: &str) -> Vec<Value> {
-    let output = faxgate(&["job", "list", "--json", "--config", config]);
-    let list: Value = serde_json::from_slice(&output.stdout).expect("job list prints JSON");
+    let list = faxgate_json(&["job", "list", "--json", "--config", config]);
     list.as_array().expect("a list of jobs").clone()
 }
 
@@ -53,16 +39,8 @@ fn wait_for_jobs(config: &str, count: usize) -> Vec<Value> {
     }
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("faxgate-mail-loops-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 fn add_sender(config: &str, email: &str) {
-    faxgate(&[
+    faxgate_ok(&[
         "user",
         "add",
         "--name",
@@ -153,7 +131,8 @@ fn swaks(port: u16, from: &str, to: &str, attachment: &Path) -> Output {
 
 #[test]
 fn mail_listen_takes_rfc3192_mail_in_and_drops_strangers_after_250() {
-    let dir = temp_dir("listen");
+    let scratch = Scratch::new("mail-loops-listen");
+    let dir = scratch.dir();
     let config_path = dir.join("faxgate.toml");
     std::fs::write(
         &config_path,
@@ -220,49 +199,28 @@ fn mail_listen_takes_rfc3192_mail_in_and_drops_strangers_after_250() {
         printed.contains("2 message(s) taken in, 0 refused"),
         "{printed}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A fax mail from alice with a text attachment, handed to Postfix's plain SMTP port.
 fn deliver_fax_mail(to: &str, subject: &str) {
-    let stream = TcpStream::connect(("127.0.0.1", servers().port("SMTP"))).expect("SMTP");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    let mut expect = |code: &str| loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("SMTP reply");
-        assert!(line.starts_with(code), "expected {code}, got {line:?}");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            break;
-        }
-    };
-    expect("220");
-    let message = format!(
-        "From: alice@faxgate.test\r\nTo: {to}\r\nSubject: {subject}\r\n\
-         Message-ID: <loop-{subject}@faxgate.test>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=b\r\n\r\n\
-         --b\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
-         --b\r\nContent-Type: text/plain; name=note.txt\r\n\
-         Content-Disposition: attachment; filename=note.txt\r\n\r\nfax me\r\n--b--\r\n."
+    deliver_plain(
+        "alice@faxgate.test",
+        to,
+        &format!(
+            "From: alice@faxgate.test\r\nTo: {to}\r\nSubject: {subject}\r\n\
+             Message-ID: <loop-{subject}@faxgate.test>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+             --b\r\nContent-Type: text/plain; name=note.txt\r\n\
+             Content-Disposition: attachment; filename=note.txt\r\n\r\nfax me\r\n--b--\r\n"
+        ),
     );
-    for (command, code) in [
-        ("EHLO test".to_owned(), "250"),
-        ("MAIL FROM:<alice@faxgate.test>".to_owned(), "250"),
-        (format!("RCPT TO:<{to}>"), "250"),
-        ("DATA".to_owned(), "354"),
-        (message, "250"),
-        ("QUIT".to_owned(), "221"),
-    ] {
-        writer
-            .write_all(format!("{command}\r\n").as_bytes())
-            .expect("SMTP send");
-        expect(code);
-    }
 }
 
 #[test]
 fn mail_fetch_without_once_takes_mail_in_as_it_arrives_over_imap_idle() {
-    let dir = temp_dir("imap-idle");
+    let scratch = Scratch::new("mail-loops-imap-idle");
+    let dir = scratch.dir();
     let servers = servers();
     let config_path = dir.join("faxgate.toml");
     // A poll interval far beyond the test's wait: only IDLE can bring the mail in time.
@@ -309,12 +267,12 @@ fn mail_fetch_without_once_takes_mail_in_as_it_arrives_over_imap_idle() {
 
     let (status, printed) = fetch.terminate();
     assert!(status.success(), "exit {status:?}\n{printed}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn mail_fetch_without_once_polls_pop3_on_its_interval() {
-    let dir = temp_dir("pop3-poll");
+    let scratch = Scratch::new("mail-loops-pop3-poll");
+    let dir = scratch.dir();
     let servers = servers();
     let config_path = dir.join("faxgate.toml");
     std::fs::write(
@@ -350,5 +308,4 @@ fn mail_fetch_without_once_polls_pop3_on_its_interval() {
     assert!(status.success(), "exit {status:?}\n{printed}");
     assert!(printed.contains("1 stored"), "{printed}");
     assert_eq!(servers.mailbox_count("dave"), 0);
-    let _ = std::fs::remove_dir_all(&dir);
 }

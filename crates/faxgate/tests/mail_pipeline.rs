@@ -7,197 +7,33 @@
 //! Beside it: a stranger's mail makes no job and no reply, a bad Subject makes a
 //! problem receipt and no job, and a message delivered twice makes one request.
 
-#[path = "../../mail-net/tests/support/mail_servers.rs"]
-mod mail_servers;
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
 
-use mail_net::smtp::{Envelope, send_mail};
-use mail_net::{
-    FetchOptions, IncomingMessage, MailboxConfig, MessageSink, SinkError, SmtpConfig, TakenIn,
-    TlsMode, fetch_once,
+use common::cli::{faxgate_json, faxgate_ok};
+use common::mail::{
+    Attachment, DOMAIN, add_mail_user, fax_mail, fetch_mailbox, header, receipt_answering,
+    receipt_kind, submit,
 };
-use mail_servers::servers;
+use common::mail_servers::servers;
+use common::scratch::Scratch;
 use serde_json::Value;
 
-const DOMAIN: &str = "faxgate.test";
 const SUBJECT: &str = "86-755-83235170/深圳公司|张三; 86-10-12345678/北京公司|李四";
 
-fn faxgate(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate");
-    assert!(
-        output.status.success(),
-        "faxgate {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn faxgate_json(args: &[&str]) -> Value {
-    let output = faxgate(args);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "faxgate {args:?} printed no JSON ({error}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn submission(user: &str) -> SmtpConfig {
-    let servers = servers();
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("SUBMISSION"),
-        tls: TlsMode::Starttls,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        from: format!("{user}@{DOMAIN}"),
-        ..SmtpConfig::default()
-    }
-}
-
-fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn unbase64(text: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut bits, mut count) = (0u32, 0);
-    for byte in text.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        bits = bits << 6 | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    out
-}
-
 /// A fax mail from `from` with a text attachment, as a mail program writes it.
-fn fax_mail(from: &str, subject: &str, message_id: &str) -> Vec<u8> {
-    format!(
-        "From: {from}@{DOMAIN}\r\nTo: fax@{DOMAIN}\r\n\
-         Subject: =?UTF-8?B?{subject}?=\r\nMessage-ID: <{message_id}>\r\n\
-         Date: Sun, 29 Nov 2026 04:00:00 +0800\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain; charset=UTF-8\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n\
-         --b1\r\nContent-Type: text/plain; charset=UTF-8; name=\"notice.txt\"\r\n\
-         Content-Disposition: attachment; filename=\"notice.txt\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{attachment}\r\n--b1--\r\n",
-        subject = base64(subject.as_bytes()),
-        body = base64("请发送附件。".as_bytes()),
-        attachment = base64("传真测试 fax test\r\nsecond line\r\n".as_bytes()),
+fn text_fax_mail(from: &str, subject: &str, message_id: &str) -> Vec<u8> {
+    fax_mail(
+        from,
+        subject,
+        message_id,
+        &[Attachment {
+            content_type: "text/plain; charset=UTF-8",
+            name: "notice.txt",
+            data: "传真测试 fax test\r\nsecond line\r\n".as_bytes(),
+        }],
     )
-    .into_bytes()
-}
-
-fn submit(user: &str, raw: &[u8]) {
-    let envelope = Envelope {
-        from: format!("{user}@{DOMAIN}"),
-        to: vec![format!("fax@{DOMAIN}")],
-    };
-    runtime()
-        .block_on(send_mail(&submission(user), &envelope, raw))
-        .expect("submitting through Postfix");
-}
-
-/// Keeps what a fetch hands over.
-#[derive(Default)]
-struct Collect(Mutex<Vec<Vec<u8>>>);
-
-impl MessageSink for Collect {
-    async fn is_known(&self, _mailbox: &str, _uidl: &str) -> Result<bool, SinkError> {
-        Ok(false)
-    }
-
-    async fn take_in(&self, message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
-        self.0
-            .lock()
-            .map_err(|_| "poisoned")?
-            .push(message.raw.to_vec());
-        Ok(TakenIn::Stored)
-    }
-}
-
-/// Every message in `user`'s mailbox, fetched (and removed) over POP3S.
-fn fetch_mailbox(user: &str) -> Vec<String> {
-    let servers = servers();
-    let config = MailboxConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("POP3S"),
-        tls: TlsMode::Implicit,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        timeout_seconds: 30,
-        ..MailboxConfig::default()
-    };
-    let sink = Collect::default();
-    runtime()
-        .block_on(fetch_once(&config, &sink, FetchOptions::default()))
-        .expect("fetching the mailbox");
-    let messages = sink.0.into_inner().expect("messages");
-    messages
-        .iter()
-        .map(|raw| String::from_utf8_lossy(raw).into_owned())
-        .collect()
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    let head = message.split("\r\n\r\n").next()?;
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
-}
-
-/// The receipt's JSON part, decoded.
-fn receipt_json(message: &str) -> Value {
-    let part = message
-        .split("--=_faxgate_receipt")
-        .find(|part| part.contains("Content-Type: application/json"))
-        .expect("a JSON part");
-    let body = part.split("\r\n\r\n").nth(1).expect("a part body");
-    serde_json::from_slice(&unbase64(body)).expect("the JSON part parses")
 }
 
 fn write_config(dir: &Path) -> PathBuf {
@@ -248,43 +84,26 @@ fn redeliver(user: &str, needle: &str) {
 
 #[test]
 fn mailed_request_is_faxed_and_receipted_once() {
-    let dir = std::env::temp_dir().join(format!("faxgate-mail-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = write_config(&dir);
+    let scratch = Scratch::new("mail-pipeline");
+    let dir = scratch.dir();
+    let config = write_config(dir);
     let config = config.to_str().expect("path");
 
-    let alice = faxgate_json(&[
-        "user",
-        "add",
-        "--name",
-        "Alice",
-        "--email",
-        &format!("alice@{DOMAIN}"),
-        "--permissions",
-        "email",
-        "--max-destination",
-        "international",
-        "--locale",
-        "zh",
-        "--json",
-        "--config",
-        config,
-    ]);
+    let alice = add_mail_user(config, "Alice", "alice", "zh", None);
     assert_eq!(alice["permissions"][0], "email");
 
     submit(
         "alice",
-        &fax_mail("alice", SUBJECT, "pipeline-main@faxgate.test"),
+        &text_fax_mail("alice", SUBJECT, "pipeline-main@faxgate.test"),
     );
     // carol has a mailbox but is no user of the gateway.
     submit(
         "carol",
-        &fax_mail("carol", "86-755-83235170", "pipeline-stranger@faxgate.test"),
+        &text_fax_mail("carol", "86-755-83235170", "pipeline-stranger@faxgate.test"),
     );
     submit(
         "alice",
-        &fax_mail("alice", "请传真给张三", "pipeline-bad@faxgate.test"),
+        &text_fax_mail("alice", "请传真给张三", "pipeline-bad@faxgate.test"),
     );
     servers().wait_for_mailbox("fax", 3);
     redeliver("fax", "pipeline-main@faxgate.test");
@@ -330,7 +149,7 @@ fn mailed_request_is_faxed_and_receipted_once() {
     assert_eq!(first["tried"][0]["to"], format!("alice@{DOMAIN}"));
 
     let record = dir.join("calls.jsonl");
-    faxgate(&[
+    faxgate_ok(&[
         "job",
         "work",
         "--line",
@@ -377,29 +196,15 @@ fn mailed_request_is_faxed_and_receipted_once() {
     servers().wait_for_mailbox("alice", 2);
     let mails = fetch_mailbox("alice");
     assert_eq!(mails.len(), 2);
-    let kind = |mail: &&String| header(mail, "X-Faxgate-Receipt").unwrap_or("").to_owned();
-    let problem = mails
-        .iter()
-        .find(|m| kind(m) == "problem")
-        .expect("a problem receipt");
+    let problem = receipt_answering(&mails, "problem", "pipeline-bad@faxgate.test");
+    assert_eq!(problem["verdict"], "bad-subject", "{problem}");
+
+    let receipt = receipt_answering(&mails, "result", "pipeline-main@faxgate.test");
     let result = mails
         .iter()
-        .find(|m| kind(m) == "result")
+        .find(|m| receipt_kind(m) == "result")
         .expect("a result receipt");
-
-    let problem_json = receipt_json(problem);
-    assert_eq!(problem_json["verdict"], "bad-subject", "{problem_json}");
-    assert_eq!(
-        header(problem, "In-Reply-To"),
-        Some("<pipeline-bad@faxgate.test>")
-    );
-
-    assert_eq!(
-        header(result, "In-Reply-To"),
-        Some("<pipeline-main@faxgate.test>")
-    );
     assert_eq!(header(result, "Auto-Submitted"), Some("auto-replied"));
-    let receipt = receipt_json(result);
     assert_eq!(receipt["kind"], "result", "{receipt}");
     assert_eq!(receipt["summary"], "sent");
     assert_eq!(receipt["request"]["subject"], SUBJECT);
@@ -435,5 +240,4 @@ fn mailed_request_is_faxed_and_receipted_once() {
 
     // The stranger got nothing back.
     assert_eq!(servers().mailbox_count("carol"), 0);
-    let _ = std::fs::remove_dir_all(&dir);
 }

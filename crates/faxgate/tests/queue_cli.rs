@@ -6,40 +6,16 @@
 //! Workers use the `record` line driver, which dials nobody and appends each call to a
 //! file: these tests are about the scheduler, not the fax.
 
-#[path = "../../fax-queue/tests/support/postgres.rs"]
-mod postgres;
+mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::postgres;
+use common::scratch::Scratch;
 use serde_json::Value;
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("faxgate-queue-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("creating a temporary directory");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("kept {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 /// Where a test's store is: a data directory (SQLite), or that plus a PostgreSQL URL.
 struct Target {
@@ -177,7 +153,7 @@ fn submit(target: &Target, scratch: &Scratch, numbers: &[String]) -> Vec<i64> {
 
 #[test]
 fn users_jobs_and_outbox_from_the_command_line() {
-    let scratch = Scratch::new("cli");
+    let scratch = Scratch::new("queue-cli");
     let target = sqlite_target(&scratch);
 
     let li = target.json(&[
@@ -424,7 +400,7 @@ fn killed_after_the_last_page_is_not_sent_again(target: &Target, scratch: &Scrat
 
 #[test]
 fn configured_lines_keep_their_channel_limits_and_priority() {
-    let scratch = Scratch::new("lines");
+    let scratch = Scratch::new("queue-lines");
     let target = sqlite_target(&scratch);
     let config = scratch.path("faxgate.toml");
     std::fs::write(
@@ -500,31 +476,31 @@ fn kill_hard(mut child: Child) {
 
 #[test]
 fn worker_killed_mid_call_on_sqlite_loses_nothing() {
-    let scratch = Scratch::new("crash-sqlite");
+    let scratch = Scratch::new("queue-crash-sqlite");
     killed_worker_loses_nothing(&sqlite_target(&scratch), &scratch);
 }
 
 #[test]
 fn worker_killed_mid_call_on_postgres_loses_nothing() {
-    let scratch = Scratch::new("crash-postgres");
+    let scratch = Scratch::new("queue-crash-postgres");
     killed_worker_loses_nothing(&postgres_target(&scratch, "crash"), &scratch);
 }
 
 #[test]
 fn worker_killed_after_the_last_page_on_sqlite_does_not_send_again() {
-    let scratch = Scratch::new("last-page-sqlite");
+    let scratch = Scratch::new("queue-last-page-sqlite");
     killed_after_the_last_page_is_not_sent_again(&sqlite_target(&scratch), &scratch);
 }
 
 #[test]
 fn worker_killed_after_the_last_page_on_postgres_does_not_send_again() {
-    let scratch = Scratch::new("last-page-postgres");
+    let scratch = Scratch::new("queue-last-page-postgres");
     killed_after_the_last_page_is_not_sent_again(&postgres_target(&scratch, "last_page"), &scratch);
 }
 
 #[test]
 fn two_nodes_on_postgres_one_killed_the_other_finishes_everything_once() {
-    let scratch = Scratch::new("two-nodes");
+    let scratch = Scratch::new("queue-two-nodes");
     let target = postgres_target(&scratch, "two_nodes");
     add_sender(&target);
     let numbers: Vec<String> = (0..24).map(|n| format!("+8610555{n:04}")).collect();

@@ -8,127 +8,17 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::thread;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use common::pages::faxgate_binary;
+use common::cli::{faxgate, faxgate_json, faxgate_ok, page_count};
+use common::daemon::{Daemon, free_tcp_port, http_get, received_tiffs, wait_for};
 use common::scratch::Scratch;
 use serde_json::Value;
 
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free TCP port")
-}
-
-fn faxgate(args: &[&str]) -> Output {
-    Command::new(faxgate_binary())
-        .args(args)
-        .output()
-        .expect("faxgate runs")
-}
-
-fn faxgate_json(args: &[&str]) -> Value {
-    let output = faxgate(args);
-    assert!(
-        output.status.success(),
-        "faxgate {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "faxgate {args:?}: {e}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-/// A plain HTTP/1.1 GET: the status code and the body.
-fn http_get(port: u16, path: &str) -> std::io::Result<(String, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.lines().next().unwrap_or_default().to_owned();
-    Ok((status, body.to_owned()))
-}
-
-/// Polls `ready` every 200 ms, at most `tries` times.
-fn wait_for(tries: u32, what: &str, mut ready: impl FnMut() -> bool) {
-    for _ in 0..tries {
-        if ready() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{what}: not reached");
-}
-
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().expect("waiting for faxgate serve") {
-                return status;
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        panic!("faxgate serve did not stop on SIGTERM:\n{}", self.log());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn received_tiffs(data_dir: &Path) -> Vec<std::path::PathBuf> {
-    received_tiffs_in(&data_dir.join("virtual/box"))
-}
-
-fn received_tiffs_in(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|e| e == "tif"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-fn page_count(tiff: &Path) -> usize {
-    let info = faxgate_json(&["tiff", "info", tiff.to_str().expect("utf-8 path")]);
-    info.as_array().map_or(0, Vec::len)
+/// What the virtual line `box` filed under `data_dir`.
+fn filed_by_box(data_dir: &Path) -> Vec<PathBuf> {
+    received_tiffs(&data_dir.join("virtual/box"))
 }
 
 #[test]
@@ -149,7 +39,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     )
     .expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    let added = faxgate(&[
+    faxgate_ok(&[
         "user",
         "add",
         "--config",
@@ -159,13 +49,8 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
         "--email",
         "alice@example.org",
     ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
 
-    let mut daemon = start(&config, scratch.path("serve.log"));
+    let mut daemon = Daemon::start(&config, scratch.path("serve.log"));
     wait_for(150, "the admin endpoint answering", || {
         http_get(admin_port, "/status").is_ok()
     });
@@ -201,7 +86,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     });
     let job = &jobs[0];
     assert_eq!(job["destination"], "86-755-83235170/Company", "{job}");
-    let tiffs = received_tiffs(&data_dir);
+    let tiffs = filed_by_box(&data_dir);
     assert_eq!(tiffs.len(), 1, "{}", daemon.log());
     assert_eq!(page_count(&tiffs[0]), 1);
     let record = std::fs::read_to_string(data_dir.join("virtual/box/received.jsonl"))
@@ -242,7 +127,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     );
     assert!(table.contains("Front desk"), "{table}");
     assert!(table.contains("2/2"), "{table}");
-    let tiffs = received_tiffs(&data_dir);
+    let tiffs = filed_by_box(&data_dir);
     assert_eq!(tiffs.len(), 3);
     for tiff in &tiffs[1..] {
         assert_eq!(page_count(tiff), 2, "{}", tiff.display());
@@ -277,7 +162,9 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     let (status, metrics) = http_get(admin_port, "/metrics").expect("GET /metrics");
     assert!(status.contains("200"), "{status}");
     for expected in [
-        "faxgate_requests_total{intake=\"smtp\"} 1",
+        "faxgate_requests_total{source=\"email\"} 1",
+        "faxgate_requests_total{source=\"cli\"} 1",
+        "faxgate_messages_total{intake=\"smtp\",verdict=\"accepted\"} 1",
         "faxgate_deliveries_total{result=\"sent\"} 3",
         "faxgate_pages_sent_total 5",
         "faxgate_line_busy{line=\"box\"} 0",
@@ -310,17 +197,6 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     );
 }
 
-fn start(config: &str, log: std::path::PathBuf) -> Daemon {
-    let child = Command::new(faxgate_binary())
-        .args(["serve", "--config", config])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("faxgate serve starts");
-    Daemon { child, log }
-}
-
 #[test]
 fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
     let scratch = Scratch::new("serve-handback");
@@ -338,7 +214,7 @@ fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
     let config = scratch.path("faxgate.toml");
     std::fs::write(&config, config_text(true)).expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    let added = faxgate(&[
+    faxgate_ok(&[
         "user",
         "add",
         "--config",
@@ -348,12 +224,7 @@ fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
         "--email",
         "alice@example.org",
     ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let mut daemon = start(&config, scratch.path("serve1.log"));
+    let mut daemon = Daemon::start(&config, scratch.path("serve1.log"));
     let text = scratch.path("note.txt");
     std::fs::write(&text, "Handed back and sent again.\n").expect("document");
     let queued = faxgate(&[
@@ -388,11 +259,11 @@ fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
 
     // Restarted (unpaced now), the job goes out once.
     std::fs::write(&config, config_text(false)).expect("rewriting the config");
-    let mut daemon = start(&config, scratch.path("serve2.log"));
+    let mut daemon = Daemon::start(&config, scratch.path("serve2.log"));
     wait_for(300, "the handed-back fax sent", || {
         faxgate_json(&["job", "list", "--json", "--config", &config])[0]["state"] == "sent"
     });
-    assert_eq!(received_tiffs(&data_dir).len(), 1, "{}", daemon.log());
+    assert_eq!(filed_by_box(&data_dir).len(), 1, "{}", daemon.log());
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit}\n{}", daemon.log());
 }
@@ -416,7 +287,7 @@ fn the_demo_faxes_its_mail_to_the_virtual_line() {
         "{stdout}"
     );
     assert_eq!(page_count(&dir.join("sent.tif")), 2);
-    let received = received_tiffs_in(&dir.join("data/virtual/virtual"));
+    let received = received_tiffs(&dir.join("data/virtual/virtual"));
     assert_eq!(received.len(), 1, "{stdout}");
     assert_eq!(page_count(&received[0]), 2);
 }

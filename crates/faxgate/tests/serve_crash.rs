@@ -11,63 +11,20 @@
 //! receiver had not confirmed, so the one fax filed holds the pages the killed call had
 //! not delivered. Waits are bounded by counting polls, never asserted on.
 
-#[path = "../../fax-queue/tests/support/postgres.rs"]
-mod postgres;
-
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::pages::faxgate_binary;
+use common::cli::{faxgate, faxgate_json, faxgate_ok, page_count};
+use common::daemon::{Daemon, free_tcp_port, received_tiffs, wait_for};
+use common::postgres;
 use common::scratch::Scratch;
 use serde_json::Value;
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free TCP port")
-}
-
-fn faxgate(args: &[&str]) -> Output {
-    Command::new(faxgate_binary())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("faxgate runs")
-}
-
-fn faxgate_json(args: &[&str]) -> Value {
-    let output = faxgate(args);
-    assert!(
-        output.status.success(),
-        "faxgate {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "faxgate {args:?}: {e}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-/// Polls `ready` every 200 ms, at most `tries` times.
-fn wait_for(tries: u32, what: &str, mut ready: impl FnMut() -> bool) {
-    for _ in 0..tries {
-        if ready() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{what}: not reached");
-}
 
 /// One message the sink accepted: its envelope recipients and its text.
 #[derive(Debug, Clone)]
@@ -186,76 +143,6 @@ fn serve_session(stream: TcpStream, kept: &Mutex<Vec<Received>>) -> std::io::Res
     }
 }
 
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &str, log: PathBuf) -> Daemon {
-        let child = Command::new(faxgate_binary())
-            .args(["serve", "--config", config])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("faxgate serve starts");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: the daemon gets no chance to hang up, release its claim or write anything.
-    fn kill_hard(mut self) {
-        self.child.kill().expect("SIGKILL to faxgate serve");
-        self.child.wait().expect("reaping faxgate serve");
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().expect("waiting for faxgate serve") {
-                return status;
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        panic!("faxgate serve did not stop on SIGTERM:\n{}", self.log());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn received_tiffs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|e| e == "tif"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-fn page_count(tiff: &Path) -> usize {
-    let info = faxgate_json(&["tiff", "info", tiff.to_str().expect("utf-8 path")]);
-    info.as_array().map_or(0, Vec::len)
-}
-
 const PAGES: usize = 3;
 const SENDER: &str = "alice@example.org";
 
@@ -288,7 +175,7 @@ fn killed_during_a_call_is_retried_and_reported_once(
     )
     .expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    let added = faxgate(&[
+    faxgate_ok(&[
         "user",
         "add",
         "--config",
@@ -300,11 +187,6 @@ fn killed_during_a_call_is_retried_and_reported_once(
         "--permissions",
         "email",
     ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
 
     let daemon = Daemon::start(&config, scratch.path("serve1.log"));
     wait_for(150, "the SMTP intake listening", || {
