@@ -13,121 +13,32 @@
 //! Waits are bounded loops over the mailboxes and the store, never asserted on.
 
 mod common;
-#[path = "../../mail-net/tests/support/mail_servers.rs"]
-mod mail_servers;
-#[path = "../../fax-queue/tests/support/postgres.rs"]
-mod postgres;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
 
+use common::cli::{faxgate_json, page_count};
+use common::daemon::{Daemon, free_tcp_port, http_get, received_tiffs, wait_for};
+use common::mail::{
+    Attachment, DOMAIN, add_mail_user, collect_mail, fax_mail, fax_mail_to, fetch_mailbox,
+    receipt_answering, receipt_kind, submit, submit_to,
+};
+use common::mail_servers::servers;
+use common::postgres;
 use common::scratch::Scratch;
 use common::spandsp::{PeerArgs, PeerResult, Role, free_udp_port_pair, spawn_peer, wait_result};
-use mail_net::smtp::{Envelope, send_mail};
-use mail_net::{
-    FetchOptions, IncomingMessage, MailboxConfig, MessageSink, SinkError, SmtpConfig, TakenIn,
-    TlsMode, fetch_once,
-};
-use mail_servers::servers;
 use serde_json::Value;
 
-const DOMAIN: &str = "faxgate.test";
 const BOB_FAX_ID: &str = "AF90000098";
 const NUMBER: &str = "83235170";
 const PEER_IDENT: &str = "SPANDSP PEER";
 
-/// Long enough for the two-page call at real time (about 20 s), short enough that
-/// the calls nobody answers give up soon.
+/// Long enough for the two-page call at real time (about 20 s). A call to a closed
+/// port does not wait for it: the refusal ends the call at once.
 const CALL_TIMEOUT_SECONDS: u32 = 45;
 
-/// Both stores share one fax@ mailbox and alice's: their runs take turns.
+/// The POP3S cases share the fax@ mailbox and alice's: they take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn faxgate(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_faxgate"))
-        .args(args)
-        .output()
-        .expect("running faxgate");
-    assert!(
-        output.status.success(),
-        "faxgate {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn faxgate_json(args: &[&str]) -> Value {
-    let output = faxgate(args);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "faxgate {args:?} printed no JSON ({error}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free TCP port")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (n, chunk) in data.chunks(3).enumerate() {
-        let bits = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |bits, (i, b)| bits | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[(bits >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-        // Lines of 76 characters, as MIME asks.
-        if n % 19 == 18 {
-            out.push_str("\r\n");
-        }
-    }
-    out
-}
-
-fn unbase64(text: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut bits, mut count) = (0u32, 0);
-    for byte in text.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        bits = bits << 6 | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    out
-}
 
 /// A one-page PDF with a line of text: a short call keeps the real-time run modest.
 fn one_page_pdf() -> Vec<u8> {
@@ -170,140 +81,25 @@ fn one_page_pdf() -> Vec<u8> {
 /// "传真测试 (fax test)" in GBK, as a Chinese mail program attaches a text file.
 const GBK_TEXT: &[u8] = b"\xb4\xab\xd5\xe6\xb2\xe2\xca\xd4 (fax test)\r\n";
 
-/// A fax mail from `from` with `subject`; with `attachments`, a PDF and a GBK text.
-fn fax_mail(from: &str, subject: &str, message_id: &str, attachments: bool) -> Vec<u8> {
-    let mut mail = format!(
-        "From: {from}@{DOMAIN}\r\nTo: fax@{DOMAIN}\r\n\
-         Subject: =?UTF-8?B?{subject}?=\r\nMessage-ID: <{message_id}>\r\n\
-         Date: Sun, 29 Nov 2026 04:00:00 +0800\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain; charset=UTF-8\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n",
-        subject = base64(subject.as_bytes()),
-        body = base64("请发送附件。".as_bytes()),
-    );
-    if attachments {
-        mail.push_str(&format!(
-            "--b1\r\nContent-Type: application/pdf; name=\"figures.pdf\"\r\n\
-             Content-Disposition: attachment; filename=\"figures.pdf\"\r\n\
-             Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n\
-             --b1\r\nContent-Type: text/plain; charset=gbk; name=\"notice.txt\"\r\n\
-             Content-Disposition: attachment; filename=\"notice.txt\"\r\n\
-             Content-Transfer-Encoding: base64\r\n\r\n{text}\r\n",
-            pdf = base64(&one_page_pdf()),
-            text = base64(GBK_TEXT),
-        ));
-    }
-    mail.push_str("--b1--\r\n");
-    mail.into_bytes()
-}
-
-fn submit(user: &str, raw: &[u8]) {
-    let servers = servers();
-    let smtp = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("SUBMISSION"),
-        tls: TlsMode::Starttls,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        from: format!("{user}@{DOMAIN}"),
-        ..SmtpConfig::default()
-    };
-    let envelope = Envelope {
-        from: format!("{user}@{DOMAIN}"),
-        to: vec![format!("fax@{DOMAIN}")],
-    };
-    runtime()
-        .block_on(send_mail(&smtp, &envelope, raw))
-        .expect("submitting through Postfix");
-}
-
-/// Keeps what a fetch hands over.
-#[derive(Default)]
-struct Collect(Mutex<Vec<Vec<u8>>>);
-
-impl MessageSink for Collect {
-    async fn is_known(&self, _mailbox: &str, _uidl: &str) -> Result<bool, SinkError> {
-        Ok(false)
-    }
-
-    async fn take_in(&self, message: IncomingMessage<'_>) -> Result<TakenIn, SinkError> {
-        self.0
-            .lock()
-            .map_err(|_| "poisoned")?
-            .push(message.raw.to_vec());
-        Ok(TakenIn::Stored)
-    }
-}
-
-/// Every message in `user`'s mailbox, fetched (and removed) over POP3S.
-fn fetch_mailbox(user: &str) -> Vec<String> {
-    let servers = servers();
-    let config = MailboxConfig {
-        host: "127.0.0.1".into(),
-        port: servers.port("POP3S"),
-        tls: TlsMode::Implicit,
-        ca_file: Some(servers.ca_file()),
-        user: format!("{user}@{DOMAIN}"),
-        password: Some(format!("{user}-pw")),
-        timeout_seconds: 30,
-        ..MailboxConfig::default()
-    };
-    let sink = Collect::default();
-    runtime()
-        .block_on(fetch_once(&config, &sink, FetchOptions::default()))
-        .expect("fetching the mailbox");
-    let messages = sink.0.into_inner().expect("messages");
-    messages
-        .iter()
-        .map(|raw| String::from_utf8_lossy(raw).into_owned())
-        .collect()
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    let head = message.split("\r\n\r\n").next()?;
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
-}
-
-/// The receipt's JSON part, decoded.
-fn receipt_json(message: &str) -> Value {
-    let part = message
-        .split("--=_faxgate_receipt")
-        .find(|part| part.contains("Content-Type: application/json"))
-        .expect("a JSON part");
-    let body = part.split("\r\n\r\n").nth(1).expect("a part body");
-    serde_json::from_slice(&unbase64(body)).expect("the JSON part parses")
-}
-
-/// Collects `user`'s mail until `done` holds for what has come, polling every
-/// 500 ms at most `tries` times.
-fn collect_mail(user: &str, tries: u32, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let mut mails = Vec::new();
-    for _ in 0..tries {
-        mails.extend(fetch_mailbox(user));
-        if done(&mails) {
-            return mails;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("{user}'s mailbox never held what was awaited: {mails:#?}");
-}
-
-fn receipt_kind(mail: &str) -> &str {
-    header(mail, "X-Faxgate-Receipt").unwrap_or("")
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The documents of alice's fax mail: a PDF and a GBK text.
+fn with_documents(user: &str, subject: &str, message_id: &str, pdf: &[u8]) -> Vec<u8> {
+    fax_mail(
+        user,
+        subject,
+        message_id,
+        &[
+            Attachment {
+                content_type: "application/pdf",
+                name: "figures.pdf",
+                data: pdf,
+            },
+            Attachment {
+                content_type: "text/plain; charset=gbk",
+                name: "notice.txt",
+                data: GBK_TEXT,
+            },
+        ],
+    )
 }
 
 fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
@@ -345,23 +141,7 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
     .expect("writing the config");
     let config = config.to_str().expect("utf-8 path");
 
-    faxgate_json(&[
-        "user",
-        "add",
-        "--name",
-        "Alice",
-        "--email",
-        &format!("alice@{DOMAIN}"),
-        "--permissions",
-        "email",
-        "--max-destination",
-        "international",
-        "--locale",
-        "zh",
-        "--json",
-        "--config",
-        config,
-    ]);
+    add_mail_user(config, "Alice", "alice", "zh", None);
     let bob = faxgate_json(&[
         "user",
         "add",
@@ -384,65 +164,51 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
     peer_args.timeout_s = 240;
     let peer = spawn_peer(Role::Receive, &peer_args);
 
-    let log = scratch.path("serve.log");
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_faxgate"))
-            .args(["serve", "--config", config])
-            .env("RUST_LOG", "faxgate=debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("faxgate serve starts"),
-    );
+    let daemon = Daemon::start_logging(config, scratch.path("serve.log"), Some("faxgate=debug"));
 
     let subject = format!("{NUMBER}/深圳公司|张三; {BOB_FAX_ID}");
+    let pdf = one_page_pdf();
     submit(
         "alice",
-        &fax_mail("alice", &subject, "e2e-main@faxgate.test", true),
+        &with_documents("alice", &subject, "e2e-main@faxgate.test", &pdf),
     );
     // carol has a mailbox but is no user of the gateway.
     submit(
         "carol",
-        &fax_mail("carol", NUMBER, "e2e-stranger@faxgate.test", false),
+        &fax_mail("carol", NUMBER, "e2e-stranger@faxgate.test", &[]),
     );
     submit(
         "alice",
-        &fax_mail("alice", "请传真给张三", "e2e-bad@faxgate.test", false),
+        &fax_mail("alice", "请传真给张三", "e2e-bad@faxgate.test", &[]),
     );
 
     let peer: PeerResult = wait_result(peer).expect("the SpanDSP receiver's report");
     assert!(
         peer.succeeded(),
         "SpanDSP: {peer:?}\nfaxgate:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        daemon.log()
     );
     assert_eq!(peer.remote_ident, "FAXGATE");
     assert_eq!(peer.pages, 2, "the PDF's page and the text's: {peer:?}");
 
-    let mails = collect_mail("alice", 240, |mails| {
-        mails.iter().any(|m| receipt_kind(m) == "result")
-            && mails.iter().any(|m| receipt_kind(m) == "problem")
-    });
-    let problem = mails
-        .iter()
-        .find(|m| receipt_kind(m) == "problem")
-        .expect("a problem receipt");
-    assert_eq!(receipt_json(problem)["verdict"], "bad-subject");
-    assert_eq!(
-        header(problem, "In-Reply-To"),
-        Some("<e2e-bad@faxgate.test>")
+    // The SpanDSP receiver has hung up and its port is closed: the next request's
+    // call is refused at once (no wait for the call timeout), the line counts as down,
+    // it is dialled again at once (the policy's delay here), and the request is
+    // reported failed after max_dials with the reason. Sent now, its receipt can go
+    // out in the same pass of the receipt sender as the others.
+    submit(
+        "alice",
+        &with_documents("alice", "83235171/Dead Line", "e2e-dead@faxgate.test", &pdf),
     );
 
-    let result = mails
-        .iter()
-        .find(|m| receipt_kind(m) == "result")
-        .expect("a result receipt");
-    assert_eq!(
-        header(result, "In-Reply-To"),
-        Some("<e2e-main@faxgate.test>")
-    );
-    let receipt = receipt_json(result);
+    let mails = collect_mail("alice", 240, |mails| {
+        mails.iter().filter(|m| receipt_kind(m) == "result").count() == 2
+            && mails.iter().any(|m| receipt_kind(m) == "problem")
+    });
+    let problem = receipt_answering(&mails, "problem", "e2e-bad@faxgate.test");
+    assert_eq!(problem["verdict"], "bad-subject", "{problem}");
+
+    let receipt = receipt_answering(&mails, "result", "e2e-main@faxgate.test");
     assert_eq!(receipt["summary"], "sent", "{receipt}");
     let recipients = receipt["recipients"].as_array().expect("recipients");
     assert_eq!(recipients.len(), 2, "{receipt}");
@@ -465,7 +231,11 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
     // The call's record agrees with SpanDSP on error correction too.
     let jobs = faxgate_json(&["job", "list", "--json", "--config", config]);
     let jobs = jobs.as_array().expect("jobs");
-    assert_eq!(jobs.len(), 2, "only alice's good mail made jobs: {jobs:?}");
+    assert_eq!(
+        jobs.len(),
+        3,
+        "only alice's good mails made jobs (two and the dead line's): {jobs:?}"
+    );
     let call = jobs
         .iter()
         .find(|job| {
@@ -514,32 +284,17 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
     // The stranger got nothing back and made no job (counted above).
     assert_eq!(servers.mailbox_count("carol"), 0);
 
-    // The SpanDSP receiver has hung up and its port is closed: the next request's
-    // call is not answered, is dialled again at once (the policy's delay here), and
-    // is reported failed after max_dials with the reason.
-    submit(
-        "alice",
-        &fax_mail("alice", "83235171/Dead Line", "e2e-dead@faxgate.test", true),
-    );
-    let mails = collect_mail("alice", 400, |mails| {
-        mails.iter().any(|m| receipt_kind(m) == "result")
-    });
-    let result = mails
-        .iter()
-        .find(|m| receipt_kind(m) == "result")
-        .expect("a result receipt");
-    assert_eq!(
-        header(result, "In-Reply-To"),
-        Some("<e2e-dead@faxgate.test>")
-    );
-    let receipt = receipt_json(result);
+    // The dead line's request: dialled twice, refused both times, reported failed.
+    let receipt = receipt_answering(&mails, "result", "e2e-dead@faxgate.test");
     assert_eq!(receipt["summary"], "failed", "{receipt}");
     let recipient = &receipt["recipients"][0];
     assert_eq!(recipient["status"], "failed", "{receipt}");
     assert_eq!(recipient["attempts"], 2, "{receipt}");
     assert_eq!(recipient["pages_sent"], 0, "{receipt}");
     assert!(
-        recipient["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        recipient["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("refused the call")),
         "{receipt}"
     );
     let jobs = faxgate_json(&["job", "list", "--json", "--config", config]);
@@ -555,6 +310,20 @@ fn gateway_end_to_end(scratch: &Scratch, database_url: Option<&str>) {
         .expect("the dead line's job");
     assert_eq!(dead["state"], "failed", "{dead}");
     assert_eq!(dead["dials"], 2, "{dead}");
+    let shown = faxgate_json(&[
+        "job",
+        "show",
+        &dead["id"].to_string(),
+        "--json",
+        "--config",
+        config,
+    ]);
+    let attempts = shown["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{shown}");
+    assert!(
+        attempts.iter().all(|a| a["outcome"] == "line-down"),
+        "both dials refused, the line down: {shown}"
+    );
 }
 
 #[test]
@@ -567,4 +336,148 @@ fn mailed_fax_reaches_spandsp_and_an_inbox_on_sqlite() {
 fn mailed_fax_reaches_spandsp_and_an_inbox_on_postgres() {
     let scratch = Scratch::new("e2e-postgres");
     gateway_end_to_end(&scratch, Some(&postgres::fresh_database("e2e_gateway")));
+}
+
+/// How many messages `user`'s IMAP folder `folder` holds (its Maildir files).
+fn folder_count(user: &str, folder: &str) -> usize {
+    let maildir = servers()
+        .dir
+        .join("mail")
+        .join(user)
+        .join("Maildir")
+        .join(format!(".{folder}"));
+    ["new", "cur"]
+        .iter()
+        .map(|sub| {
+            std::fs::read_dir(maildir.join(sub))
+                .map(|entries| entries.count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// The daemon's mailbox intake as `GET /status` shows it.
+fn mailbox_status(admin_port: u16) -> Value {
+    let (status, body) = http_get(admin_port, "/status").unwrap_or_default();
+    if !status.contains("200") {
+        return Value::Null;
+    }
+    serde_json::from_str::<Value>(&body)
+        .map(|snapshot| snapshot["intakes"]["mailbox"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The gateway's mailbox in the IMAP case, and the user who mails it: mailboxes of
+/// their own, so the case runs beside the POP3S ones (which use fax@ and alice's).
+const IMAP_GATEWAY: &str = "dave";
+const IMAP_SENDER: &str = "erin";
+
+/// The IMAP intake of `faxgate serve`: the gateway's mailbox watched over STARTTLS with
+/// IDLE (and a poll interval of an hour, so only IDLE can bring the mail in while the
+/// test waits), a user's mail faxed to a virtual line (a real T.30 call over T.38 on
+/// loopback, unpaced) and receipted through Postfix, and the message moved to the
+/// processed folder only once its job is stored.
+#[test]
+fn mail_taken_in_by_imap_idle_is_faxed_and_receipted_on_sqlite() {
+    let scratch = Scratch::new("e2e-imap");
+    let servers = servers();
+    for user in [IMAP_GATEWAY, IMAP_SENDER] {
+        fetch_mailbox(user);
+    }
+    let processed_before = folder_count(IMAP_GATEWAY, "Faxed");
+    let admin_port = free_tcp_port();
+    let data_dir = scratch.path("data");
+    let config = scratch.path("faxgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndata_dir = {data:?}\n\n\
+             [mailbox]\nprotocol = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\n\
+             tls = \"starttls\"\nca_file = {ca:?}\n\
+             user = \"{IMAP_GATEWAY}@{DOMAIN}\"\npassword = \"{IMAP_GATEWAY}-pw\"\n\
+             poll_interval_seconds = 3600\nidle = true\nprocessed_folder = \"Faxed\"\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {submission}\nca_file = {ca:?}\n\
+             user = \"{IMAP_GATEWAY}@{DOMAIN}\"\npassword = \"{IMAP_GATEWAY}-pw\"\n\
+             from = \"{IMAP_GATEWAY}@{DOMAIN}\"\n\n\
+             [smtpd]\nenabled = false\n\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\n\
+             [serve]\nshutdown_grace_seconds = 0\n\n\
+             [[line]]\nname = \"box\"\nkind = \"virtual\"\n",
+            data = data_dir.display().to_string(),
+            imap = servers.port("IMAP"),
+            submission = servers.port("SUBMISSION"),
+            ca = servers.ca_file().display().to_string(),
+        ),
+    )
+    .expect("writing the config");
+    let config = config.to_str().expect("utf-8 path");
+    add_mail_user(config, "Erin", IMAP_SENDER, "zh", None);
+
+    let mut daemon =
+        Daemon::start_logging(config, scratch.path("serve.log"), Some("faxgate=debug"));
+    // The first pass over the empty folder is done and the connection stays open: the
+    // intake is in IDLE (mail arriving just before is reported when IDLE starts).
+    wait_for(150, "the IMAP intake idling", || {
+        let mailbox = mailbox_status(admin_port);
+        mailbox["polls"] == 1 && mailbox["connected"] == true
+    });
+
+    let text = "传真测试 fax test\r\n".as_bytes();
+    submit_to(
+        IMAP_SENDER,
+        IMAP_GATEWAY,
+        &fax_mail_to(
+            IMAP_SENDER,
+            IMAP_GATEWAY,
+            "755-83235170/Company",
+            "e2e-imap@faxgate.test",
+            &[Attachment {
+                content_type: "text/plain; charset=UTF-8",
+                name: "notice.txt",
+                data: text,
+            }],
+        ),
+    );
+
+    // Seen in the processed folder, the message already has its job in the store (the
+    // store is read after the folder).
+    let mut jobs = Value::Null;
+    wait_for(300, "the message moved to the processed folder", || {
+        if folder_count(IMAP_GATEWAY, "Faxed") <= processed_before {
+            return false;
+        }
+        jobs = faxgate_json(&["job", "list", "--json", "--config", config]);
+        true
+    });
+    assert_eq!(
+        jobs.as_array().map(Vec::len),
+        Some(1),
+        "moved before its job was stored: {jobs}\n{}",
+        daemon.log()
+    );
+    assert_eq!(
+        servers.mailbox_count(IMAP_GATEWAY),
+        0,
+        "nothing left in INBOX"
+    );
+
+    let mails = collect_mail(IMAP_SENDER, 240, |mails| {
+        mails.iter().any(|m| receipt_kind(m) == "result")
+    });
+    let receipt = receipt_answering(&mails, "result", "e2e-imap@faxgate.test");
+    assert_eq!(receipt["summary"], "sent", "{receipt}");
+    assert_eq!(receipt["recipients"][0]["pages_sent"], 1, "{receipt}");
+
+    // One pass at start, one woken by IDLE: no poll brought the mail in.
+    let mailbox = mailbox_status(admin_port);
+    assert_eq!(mailbox["polls"], 2, "{mailbox}");
+    assert_eq!(mailbox["stored"], 1, "{mailbox}");
+    assert_eq!(mailbox["deleted"], 1, "{mailbox}");
+    assert!(mailbox["last_error"].is_null(), "{mailbox}");
+
+    let filed = received_tiffs(&data_dir.join("virtual/box"));
+    assert_eq!(filed.len(), 1, "{}", daemon.log());
+    assert_eq!(page_count(&filed[0]), 1);
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit}\n{}", daemon.log());
 }
