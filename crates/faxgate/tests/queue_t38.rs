@@ -1,7 +1,8 @@
 //! The worker's T.38 line driver from the command line: a queued request with several
 //! recipients rendered once and faxed over T.38 to `faxgate fax receive`, one recipient
 //! filed in a user's inbox by fax ID without a call, an unknown fax ID refused, a line
-//! whose far end never answers retried as the policy says and then given up, and a
+//! whose far end is down (its port closed: the call is refused at once) and one whose
+//! far end never answers, each retried as the policy says and then given up, and a
 //! call hung up when its job is cancelled. The lease is short, so it is renewed several
 //! times during each call.
 //!
@@ -10,6 +11,7 @@
 
 mod common;
 
+use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -87,10 +89,49 @@ fn received(child: Child) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("receiver's JSON")
 }
 
+/// Queues `to` for li and works `line` until the queue is idle; the job as shown then,
+/// checked to have failed after both dials.
+fn dialled_until_given_up(store: &Store<'_>, line: &str, to: &str, document: &str) -> Value {
+    let submitted = store.json(&[
+        "job",
+        "submit",
+        "--user",
+        "li@example.com",
+        "--to",
+        to,
+        document,
+    ]);
+    let job = submitted["jobs"][0].to_string();
+    store.run(&["job", "work", "--line", line, "--until-idle"]);
+    let failed = store.json(&["job", "show", &job]);
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("gave up after 2 calls")),
+        "{failed}"
+    );
+    failed
+}
+
+/// The outcome of each attempt of a job as shown.
+fn attempt_outcomes(job: &Value) -> Vec<&str> {
+    job["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["outcome"].as_str().expect("outcome"))
+        .collect()
+}
+
 #[test]
 fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
     let scratch = Scratch::new("queue-t38");
     let (peer, dead) = free_udp_port_pair();
+    // A far end that takes every datagram and answers none: its port is open, so
+    // nothing bounces and only the call timeout ends a call to it.
+    let mute = UdpSocket::bind("127.0.0.1:0").expect("binding the mute far end");
+    let mute_port = mute.local_addr().expect("its address").port();
     let config = scratch.path("faxgate.toml");
     std::fs::write(
         &config,
@@ -102,7 +143,9 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
              local_bind = \"127.0.0.1:0\"\nident = \"FAXGATE\"\ncall_timeout_seconds = 120\n\n\
              [[line]]\nname = \"dead\"\nremote = \"127.0.0.1:{dead}\"\n\
              local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 2\n\n\
-             [[line]]\nname = \"silent\"\nremote = \"127.0.0.1:{dead}\"\n\
+             [[line]]\nname = \"mute\"\nremote = \"127.0.0.1:{mute_port}\"\n\
+             local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 2\n\n\
+             [[line]]\nname = \"silent\"\nremote = \"127.0.0.1:{mute_port}\"\n\
              local_bind = \"127.0.0.1:0\"\ncall_timeout_seconds = 120\n"
         ),
     )
@@ -253,32 +296,26 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
     );
 
     // An unknown fax ID with a number is dialled. Nobody listens behind the dead
-    // line: no answer, called again at once (the policy's delay here), then given up
-    // after max_dials.
-    let submitted = store.json(&[
-        "job",
-        "submit",
-        "--user",
-        "li@example.com",
-        "--to",
-        "83235172|AF12345679",
-        &document,
-    ]);
-    let job = submitted["jobs"][0].to_string();
-    store.run(&["job", "work", "--line", "dead", "--until-idle"]);
-    let failed = store.json(&["job", "show", &job]);
-    assert_eq!(failed["state"], "failed", "{failed}");
-    let outcomes: Vec<&str> = failed["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|a| a["outcome"].as_str().expect("outcome"))
-        .collect();
-    assert_eq!(outcomes, ["no-answer", "no-answer"], "{failed}");
+    // line: the call is refused at once, the line counts as down, it is called again
+    // at once (the policy's delay here), then given up after max_dials.
+    let failed = dialled_until_given_up(&store, "dead", "83235172|AF12345679", &document);
+    assert_eq!(
+        attempt_outcomes(&failed),
+        ["line-down", "line-down"],
+        "{failed}"
+    );
     assert!(
-        failed["result"]
+        failed["attempts"][0]["reason"]
             .as_str()
-            .is_some_and(|r| r.contains("gave up after 2 calls")),
+            .is_some_and(|r| r.contains("refused the call")),
+        "{failed}"
+    );
+    // Behind the mute line something takes the call and never answers: no answer
+    // after the call timeout, called again, given up.
+    let failed = dialled_until_given_up(&store, "mute", "83235174", &document);
+    assert_eq!(
+        attempt_outcomes(&failed),
+        ["no-answer", "no-answer"],
         "{failed}"
     );
 
