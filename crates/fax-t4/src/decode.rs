@@ -4,11 +4,12 @@ use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
     BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, EOL, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    PAIR_LOOKUP_BITS, RUN_PAIRS, RunEntry, RunPair, WHITE_LOOKUP_BITS, WHITE_RUNS, WHITE_RUNS_FAST,
-    pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
+    PAIR_LOOKUP_BITS, RUN_PAIRS, RunEntry, RunPair, WHITE_LOOKUP_BITS, WHITE_RUN_CODES, WHITE_RUNS,
+    WHITE_RUNS_FAST, pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
 };
 use crate::runs::{
-    ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, paint_words, take_words,
+    ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, SENTINELS, paint_words,
+    take_words,
 };
 use crate::{Bitmap, Error, Resolution, Scheme};
 
@@ -194,6 +195,10 @@ fn decode_t4(
             {
                 return end;
             }
+            if take_white_row(r, lines, page, one_dimensional, reference_lost) {
+                reference_lost = false;
+                continue;
+            }
             if let Some(end) = decode_row(r, lines, page, one_dimensional, &mut reference_lost) {
                 return end;
             }
@@ -226,6 +231,40 @@ fn decode_t4(
             return end;
         }
     }
+}
+
+/// Takes a white row after an EOL, coded the one way a white row codes (1-D: the white
+/// run of the whole width; 2-D against a white reference: V0) and followed by fill or
+/// the next EOL, with one peek. Returns false, having consumed nothing, for any other
+/// row. A page is mostly white rows, and for them the general path's work per row
+/// (decoding, painting, checking) costs more than their few codes.
+#[inline(always)]
+fn take_white_row(
+    r: &mut BitReader<'_>,
+    lines: &mut LineDecoder,
+    page: &mut PageBuilder,
+    one_dimensional: bool,
+    reference_lost: bool,
+) -> bool {
+    let (code, len) = if one_dimensional {
+        match lines.white_line {
+            Some(white_line) => white_line,
+            None => return false,
+        }
+    } else if !reference_lost && lines.reference_is_white() {
+        (1, 1)
+    } else {
+        return false;
+    };
+    // Then eleven zeros: fill or an EOL, as a row must end. Zeros past the end of the
+    // data end it too, but the codes themselves must all be there.
+    if r.peek(len + 11) != code << 11 || r.remaining() < u64::from(len) {
+        return false;
+    }
+    r.consume(len);
+    page.push_white(1);
+    lines.accept_white();
+    true
 }
 
 /// What follows an EOL when it is not line data: another EOL (RTC) or the end of the
@@ -320,6 +359,16 @@ fn decode_t6(
         if r.peek(24) == EOFB && r.remaining() >= 24 {
             return PageEnd::Eofb;
         }
+        if lines.reference_is_white() {
+            // Against a white reference a white row is V0, one 1 bit: a blank stretch of
+            // the page is a string of ones, taken at once (up to 32 rows).
+            let white_rows = (!r.peek(32)).leading_zeros().min(row_cap - page.rows);
+            if white_rows > 0 {
+                r.consume(white_rows);
+                page.push_white(white_rows);
+                continue;
+            }
+        }
         if r.count_zeros() >= r.remaining() {
             return PageEnd::EndOfData;
         }
@@ -368,20 +417,40 @@ struct LineDecoder {
     reference: ChangeList,
     /// The line just decoded, with sentinels.
     current: ChangeList,
+    /// The 1-D code of a white line (make-up and terminating code of the white run of
+    /// the whole width, right-aligned, and its length), when it is short enough for
+    /// [`take_white_row`] to peek at with the eleven zeros after it.
+    white_line: Option<(u32, u32)>,
 }
 
 impl LineDecoder {
     fn new(width: u32) -> LineDecoder {
+        let white_line = WHITE_RUN_CODES
+            .get(width as usize)
+            .map(|run| (run.code(), run.len()))
+            .filter(|&(_, len)| len + 11 <= 32);
         LineDecoder {
             width,
             reference: ChangeList::white(width),
             current: ChangeList::new(width),
+            white_line,
         }
     }
 
     /// Makes the line just decoded the reference for the next.
     fn accept(&mut self) {
         std::mem::swap(&mut self.reference, &mut self.current);
+    }
+
+    /// Makes a white line the reference for the next (a white row taken whole).
+    fn accept_white(&mut self) {
+        self.reference.clear();
+        self.reference.finish(self.width);
+    }
+
+    /// Whether the reference line is white: only the sentinels.
+    fn reference_is_white(&self) -> bool {
+        self.reference.as_slice().len() == SENTINELS
     }
 
     /// Ends a line with the sentinels: enough that b1 and b2 lookups on it as the next
@@ -462,6 +531,9 @@ impl RunDecoder {
             &BLACK_RUNS_FAST
         };
         let mut entry = table[r.peek(FAST_LOOKUP_BITS) as usize];
+        // A branch, mispredicted about once a line on text with long black runs; a
+        // select instead (both look-ups every time) costs more, since it lengthens the
+        // path from one look-up to the next on every code.
         if entry.is_longer() {
             entry = if self.colour == 0 {
                 WHITE_RUNS[r.peek(WHITE_LOOKUP_BITS) as usize]
@@ -597,11 +669,11 @@ impl LineDecoder {
     /// One-dimensional line: alternating white and black runs to exactly `width`.
     fn decode_1d(&mut self, reader: &mut BitReader<'_>) -> Result<(), LineError> {
         // See `BitReader` on why a copy.
-        let mut r = reader.clone();
+        let mut r = reader.copy();
         let decoded = self.decode_1d_with(&mut r);
         // Callers expect the buffer topped up, as after any `consume`.
         r.refill();
-        *reader = r;
+        reader.set(&r);
         decoded
     }
 
@@ -649,7 +721,7 @@ impl LineDecoder {
     /// Two-dimensional line coded against `self.reference`.
     fn decode_2d(&mut self, reader: &mut BitReader<'_>) -> Result<(), LineError> {
         // See `BitReader` on why a copy.
-        let mut r = reader.clone();
+        let mut r = reader.copy();
         // Against a reference line of many short runs (halftone, dithering) the line is
         // coded much the same, and its decoding runs best with other trade-offs.
         let dense =
@@ -661,7 +733,7 @@ impl LineDecoder {
         };
         // Callers expect the buffer topped up, as after any `consume`.
         r.refill();
-        *reader = r;
+        reader.set(&r);
         decoded
     }
 
@@ -812,13 +884,18 @@ struct PageBuilder {
 impl PageBuilder {
     fn new(width: u32, rows: Option<u32>) -> PageBuilder {
         let stride = stride_for(width);
-        // Reserve for what a container promises (already bounded by the limits), or for
-        // a typical fine-resolution A4 page.
-        let expected_rows = rows.unwrap_or(2400).min(4800) as usize;
+        let data = match rows.and_then(|rows| stride.checked_mul(rows as usize)) {
+            // The page a container promises (already bounded by the limits) is built
+            // anyway, if only from white missing rows: zeroed in one go, its rows need
+            // no clearing one by one, and white ones no writing at all.
+            Some(len) => vec![0; len],
+            // Room for a typical fine-resolution A4 page.
+            None => Vec::with_capacity(stride * 2400),
+        };
         PageBuilder {
             width,
             stride,
-            data: Vec::with_capacity(stride * expected_rows),
+            data,
             words: Box::new([0; ROW_WORDS]),
             rows: 0,
             good_rows: 0,
@@ -828,11 +905,23 @@ impl PageBuilder {
         }
     }
 
-    /// Appends a white row and returns where it starts.
+    /// Adds a white row and returns where it starts.
     fn add_row(&mut self) -> usize {
-        let start = self.data.len();
-        self.data.resize(start + self.stride, 0);
+        let start = self.rows as usize * self.stride;
+        if self.data.len() < start + self.stride {
+            self.data.resize(start + self.stride, 0);
+        }
         start
+    }
+
+    /// `count` good white rows.
+    fn push_white(&mut self, count: u32) {
+        for _ in 0..count {
+            self.add_row();
+            self.rows += 1;
+        }
+        self.good_rows += count;
+        self.bad_run = 0;
     }
 
     fn push_good(&mut self, changes: &[u32]) {

@@ -117,8 +117,9 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
 /// 64-pixel words in the widest row ([`crate::bitmap::MAX_WIDTH`]).
 pub(crate) const ROW_WORDS: usize = crate::bitmap::MAX_WIDTH.div_ceil(64) as usize;
 
-/// A row as big-endian 64-bit words, sized for the widest row so that word indices
-/// masked to it need no bounds check.
+/// A row as 64-bit words, sized for the widest row so that word indices masked to it
+/// need no bounds check. Each word holds eight of the row's bytes in memory order (a
+/// big-endian value), so that moving them into a packed row is a plain copy.
 pub(crate) type RowWords = [u64; ROW_WORDS];
 
 /// Paints a row from its changing elements (sentinels allowed) into `words`, all zero on
@@ -198,7 +199,7 @@ impl Painter {
         if DENSE && first == last {
             self.acc = acc | (head & tail);
             self.word = last;
-            words[last] = self.acc;
+            words[last] = self.acc.to_be();
             return;
         }
         // Whether the span crosses into a later word depends on where the picture's
@@ -206,14 +207,14 @@ impl Painter {
         // way (the same word twice when it does not cross).
         let crosses = first != last;
         let first_word = acc | if crosses { head } else { head & tail };
-        words[first] = first_word;
+        words[first] = first_word.to_be();
         // Only spans of more than 64 pixels have whole words between their ends.
         for word in words.iter_mut().take(last).skip(first + 1) {
             *word = u64::MAX;
         }
         self.acc = if crosses { tail } else { first_word };
         self.word = last;
-        words[last] = self.acc;
+        words[last] = self.acc.to_be();
     }
 }
 
@@ -226,11 +227,11 @@ pub(crate) fn take_words(words: &mut RowWords, touched: Range<usize>, row: &mut 
     let mut chunks = row.chunks_exact_mut(8);
     let mut words = words.iter_mut();
     for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
-        chunk.copy_from_slice(&std::mem::take(word).to_be_bytes());
+        chunk.copy_from_slice(&std::mem::take(word).to_ne_bytes());
     }
     let rest = chunks.into_remainder();
     if let Some(word) = words.next().filter(|_| !rest.is_empty()) {
-        rest.copy_from_slice(&std::mem::take(word).to_be_bytes()[..rest.len()]);
+        rest.copy_from_slice(&std::mem::take(word).to_ne_bytes()[..rest.len()]);
     }
 }
 

@@ -230,3 +230,40 @@ fn pairs_of_codes_across_a_refill_and_after_zero_length_runs() {
         }
     }
 }
+
+#[test]
+fn blank_rows_taken_whole_stop_at_the_row_count_and_the_limit() {
+    // White rows are taken with one look (MMR: a string of V0 bits, up to 32 rows at
+    // a time). A row count or row limit that falls inside a blank stretch must stop
+    // there, and black rows around and between blank ones must come back unchanged.
+    let width = 1728;
+    let mut page = Bitmap::new(width, 120, Resolution::FINE).expect("size");
+    for y in (0..3).chain(50..52).chain(90..91).chain(119..120) {
+        for x in (y * 7 % 100..width).step_by(97) {
+            page.set(x, y, true);
+        }
+    }
+    for scheme in [Scheme::Mh, Scheme::Mr { k: KFactor::K4 }, Scheme::Mmr] {
+        let coded = encode(&page, &EncodeOptions::tiff(scheme));
+        for rows in [
+            1u32, 3, 4, 20, 35, 36, 37, 49, 50, 51, 52, 53, 89, 91, 119, 120,
+        ] {
+            let mut options = DecodeOptions::new(scheme, width);
+            options.rows = Some(rows);
+            let decoded = decode(&coded, &options).expect("decodes");
+            assert_eq!(decoded.end, PageEnd::RowCount, "{scheme:?} {rows}");
+            assert_eq!(decoded.bad_rows, 0, "{scheme:?} {rows}");
+            assert_eq!(decoded.bitmap.height(), rows, "{scheme:?} {rows}");
+            for y in 0..rows {
+                assert_eq!(decoded.bitmap.row(y), page.row(y), "{scheme:?} {rows}: {y}");
+            }
+            let mut options = DecodeOptions::new(scheme, width);
+            options.limits.max_rows = rows;
+            let limited = decode(&coded, &options).expect("decodes");
+            assert_eq!(limited.bitmap, decoded.bitmap, "{scheme:?} limit {rows}");
+        }
+        let mut options = DecodeOptions::new(scheme, width);
+        options.rows = Some(page.height());
+        assert_eq!(decode(&coded, &options).expect("decodes").bitmap, page);
+    }
+}
