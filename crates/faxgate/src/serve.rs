@@ -178,6 +178,12 @@ impl Stats {
         self.counters().requests.get(source).copied().unwrap_or(0)
     }
 
+    /// Renderings made so far.
+    #[cfg(test)]
+    pub(crate) fn conversions(&self) -> u64 {
+        self.counters().conversions
+    }
+
     /// Messages the `intake` took in with `verdict` so far, and the kinds counted.
     #[cfg(test)]
     pub(crate) fn messages_taken(&self, intake: &str, verdict: &str) -> (u64, usize) {

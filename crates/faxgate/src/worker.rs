@@ -100,8 +100,9 @@ struct WorkerContext {
     /// The data directory: virtual lines file what they receive under it.
     data_dir: PathBuf,
     /// One rendering at a time in this worker: two channels starting recipients of one
-    /// request render it once, and converters do not compete for memory.
-    render_lock: Mutex<()>,
+    /// request render it once, and converters do not compete for memory. It guards the
+    /// renderings made lately, for requests of the same documents.
+    render_lock: Mutex<RenderCache>,
     /// Counters for `faxgate serve`'s status and metrics.
     stats: Arc<crate::serve::Stats>,
     /// The gateway's address, the From of the mail that hands an inbox fax to its
@@ -222,7 +223,7 @@ pub async fn work(
         lease,
         scratch_dir: settings.data_dir.join("tmp"),
         data_dir: settings.data_dir.clone(),
-        render_lock: Mutex::new(()),
+        render_lock: Mutex::default(),
         stats: Arc::default(),
         mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
@@ -319,7 +320,7 @@ pub async fn serve(
         lease: settings.lease,
         scratch_dir: settings.data_dir.join("tmp"),
         data_dir: settings.data_dir.clone(),
-        render_lock: Mutex::new(()),
+        render_lock: Mutex::default(),
         stats: stats.clone(),
         mail_from: config.smtp.from.clone(),
         handback: watch::channel(false).0,
@@ -1022,55 +1023,115 @@ fn fax_pages(content: &[u8]) -> anyhow::Result<Vec<fax_t4::Bitmap>> {
     Ok(pages)
 }
 
+/// Renderings this worker made lately, by what decides their pixels: the same documents
+/// with the same `[render]` settings and header sender, in the same minute (the header
+/// line shows it), make the same fax. A request like an earlier one (the same form
+/// mailed again and again) takes that blob instead of converting again.
+#[derive(Debug, Default)]
+struct RenderCache {
+    entries: std::collections::HashMap<String, (BlobRef, u32)>,
+}
+
+/// Entries kept before the cache starts afresh: renderings are reused within minutes,
+/// so a small bound loses little.
+const RENDER_CACHE_ENTRIES: usize = 256;
+
+impl RenderCache {
+    /// The key of `documents` rendered with `render` for `sender` at `at`.
+    fn key(
+        render: &fax_render::RenderConfig,
+        sender: &str,
+        documents: &[fax_queue::Document],
+        at: fax_queue::Timestamp,
+    ) -> String {
+        let minute = if render.header {
+            at.millis().div_euclid(60_000).to_string()
+        } else {
+            String::new()
+        };
+        let mut key = minute;
+        for word in convert_argv(render, sender, Path::new("-")) {
+            key.push('\0');
+            key.push_str(&word.to_string_lossy());
+        }
+        for document in documents {
+            key.push('\n');
+            key.push_str(document.blob.as_str());
+            key.push('\0');
+            key.push_str(&document.name);
+        }
+        key
+    }
+
+    fn insert(&mut self, key: String, rendered: (BlobRef, u32)) {
+        if self.entries.len() >= RENDER_CACHE_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(key, rendered);
+    }
+}
+
 /// The request's documents as one fax TIFF (blob) and its page count: rendered by the
-/// first job of the request that needs them, then reused by every recipient and retry.
+/// first job of the request that needs them, then reused by every recipient and retry
+/// (and by a later request of the same documents, see [`RenderCache`]).
 async fn rendered(context: &Arc<WorkerContext>, claim: &Claim) -> anyhow::Result<(BlobRef, u32)> {
     let request = claim.delivery.request;
-    let _one_at_a_time = context.render_lock.lock().await;
+    let mut cache = context.render_lock.lock().await;
     if let Some(rendered) = context.store.rendered(request).await? {
         debug!(blob = %rendered.0, "reusing the rendered fax");
         return Ok(rendered);
     }
     let detail = context.store.delivery_detail(claim.delivery.id).await?;
-    let mut documents = Vec::with_capacity(detail.request.documents.len());
-    for document in &detail.request.documents {
-        let content = context
-            .blobs
-            .get(&document.blob)
-            .with_context(|| format!("reading document {:?}", document.name))?;
-        documents.push((document.name.clone(), content));
-    }
-    if documents.is_empty() {
-        bail!("the request has no documents");
-    }
-    let scratch = context.scratch_dir.join(format!(
-        "faxgate-render-{}-{}",
-        std::process::id(),
-        request.0
-    ));
-    let started = std::time::Instant::now();
     let sender = sender_name(context, &detail.request).await;
-    let converted = tokio::task::spawn_blocking({
-        let scratch = scratch.clone();
-        let settings = context.render.clone();
-        move || render(&scratch, &documents, &settings, &sender)
-    })
-    .await
-    .context("the rendering thread failed");
-    let _ = std::fs::remove_dir_all(&scratch);
-    let tiff = converted??;
-    context.stats.converted(started.elapsed());
-    let pages = u32::try_from(fax_pages(&tiff)?.len()).unwrap_or(u32::MAX);
-    let blob = context
-        .blobs
-        .put(&tiff)
-        .context("storing the rendered fax")?;
-    let stored = context.store.set_rendered(request, &blob, pages).await?;
-    info!(pages = stored.1, blob = %stored.0, "documents rendered");
+    let key = RenderCache::key(&context.render, &sender, &detail.request.documents, now());
+    let (stored, ours) = if let Some((blob, pages)) = cache.entries.get(&key).cloned() {
+        let stored = context.store.set_rendered(request, &blob, pages).await?;
+        info!(pages = stored.1, blob = %stored.0, cached = true, "documents rendered");
+        let ours = stored.0 == blob;
+        (stored, ours)
+    } else {
+        let mut documents = Vec::with_capacity(detail.request.documents.len());
+        for document in &detail.request.documents {
+            let content = context
+                .blobs
+                .get(&document.blob)
+                .with_context(|| format!("reading document {:?}", document.name))?;
+            documents.push((document.name.clone(), content));
+        }
+        if documents.is_empty() {
+            bail!("the request has no documents");
+        }
+        let scratch = context.scratch_dir.join(format!(
+            "faxgate-render-{}-{}",
+            std::process::id(),
+            request.0
+        ));
+        let started = std::time::Instant::now();
+        let converted = tokio::task::spawn_blocking({
+            let scratch = scratch.clone();
+            let settings = context.render.clone();
+            move || render(&scratch, &documents, &settings, &sender)
+        })
+        .await
+        .context("the rendering thread failed");
+        let _ = std::fs::remove_dir_all(&scratch);
+        let tiff = converted??;
+        context.stats.converted(started.elapsed());
+        let pages = u32::try_from(fax_pages(&tiff)?.len()).unwrap_or(u32::MAX);
+        let blob = context
+            .blobs
+            .put(&tiff)
+            .context("storing the rendered fax")?;
+        let stored = context.store.set_rendered(request, &blob, pages).await?;
+        info!(pages = stored.1, blob = %stored.0, "documents rendered");
+        cache.insert(key, stored.clone());
+        let ours = stored.0 == blob;
+        (stored, ours)
+    };
     // Requests from the mail intakes are counted when they are made; the others are
     // made by another process (`faxgate send`), and counted once, by the node whose
     // rendering was kept.
-    if stored.0 == blob && detail.request.source != fax_queue::Source::Email {
+    if ours && detail.request.source != fax_queue::Source::Email {
         context.stats.request_made(detail.request.source.as_str());
     }
     Ok(stored)
@@ -1446,7 +1507,7 @@ mod tests {
             lease: Duration::from_secs(60),
             scratch_dir: dir.join("tmp"),
             data_dir: dir.clone(),
-            render_lock: Mutex::new(()),
+            render_lock: Mutex::default(),
             stats: Arc::default(),
             mail_from: "Fax Gateway <fax@example.com>".into(),
             handback: watch::channel(false).0,
@@ -1620,7 +1681,7 @@ mod tests {
             lease: Duration::from_secs(60),
             scratch_dir: dir.join("tmp"),
             data_dir: dir.to_path_buf(),
-            render_lock: Mutex::new(()),
+            render_lock: Mutex::default(),
             stats: Arc::default(),
             mail_from: "Fax Gateway <fax@example.com>".into(),
             handback: watch::channel(false).0,
@@ -1876,6 +1937,105 @@ mod tests {
             .expect("mail parses");
         let pdf = message.attachment(0).expect("PDF part").contents();
         assert!(String::from_utf8_lossy(pdf).contains("/Count 2"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A request made by `faxgate send` (another process) counts as a request once,
+    /// when its documents are rendered, however many recipients it has; a mailed
+    /// request is the intake's to count. A later request of the same documents and
+    /// sender takes the same rendering without converting again.
+    #[tokio::test]
+    async fn a_cli_request_is_counted_once_and_a_like_request_reuses_its_rendering() {
+        use fax_queue::{DestinationKind, Document, Locale, NewRequest, NewUser, Source};
+
+        let dir = std::env::temp_dir().join(format!("faxgate-worker-count-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open_data_dir(&dir).await.expect("store");
+        let user = store
+            .add_user(
+                &NewUser {
+                    display_name: "Zhang".into(),
+                    emails: vec!["zhang@example.com".parse().expect("address")],
+                    permissions: "email".parse().expect("permissions"),
+                    max_destination: DestinationKind::International,
+                    fax_id: None,
+                    locale: Locale::En,
+                    pin: None,
+                },
+                "test",
+                now(),
+            )
+            .await
+            .expect("user");
+        let config = Config::default();
+        let context = Arc::new(WorkerContext {
+            store: store.clone(),
+            blobs: BlobStore::open(dir.join("blobs")).expect("blobs"),
+            address: AddressSettings::new(&config.address).expect("address"),
+            lease: Duration::from_secs(60),
+            scratch_dir: dir.join("tmp"),
+            data_dir: dir.clone(),
+            render_lock: Mutex::default(),
+            stats: Arc::default(),
+            mail_from: "Fax Gateway <fax@example.com>".into(),
+            handback: watch::channel(false).0,
+            render: config.render.clone(),
+        });
+        // A fax TIFF document: converted in this process, no converter programs.
+        let page = fax_t4::Bitmap::new(1728, 100, fax_t4::Resolution::FINE).expect("page");
+        let document = fax_tiff::write(
+            &[page],
+            fax_tiff::PageEncoding::Ccitt(fax_t4::Scheme::Mh),
+            &fax_tiff::WriteOptions::default(),
+        )
+        .expect("tiff");
+        let blob = context.blobs.put(&document).expect("document");
+        let mut requests = Vec::new();
+        for source in [Source::Cli, Source::Email] {
+            let (request, _) = store
+                .enqueue(
+                    &NewRequest {
+                        source,
+                        user: None,
+                        sender: "li@example.com".into(),
+                        subject: String::new(),
+                        documents: vec![Document {
+                            name: "a.tif".into(),
+                            blob: blob.clone(),
+                        }],
+                        raw_mail: None,
+                        // Twice the same inbox: two deliveries, one rendering.
+                        destinations: vec![user.fax_id.to_string(), user.fax_id.to_string()],
+                        priority: 0,
+                        send_at: now(),
+                        total_pages: None,
+                    },
+                    now(),
+                )
+                .await
+                .expect("enqueued");
+            requests.push(request);
+        }
+        let line: LineConfig =
+            toml::from_str("name = \"gateway\"\nremote = \"127.0.0.1:1\"").expect("line");
+        let line = Arc::new(line);
+        for _ in 0..4 {
+            let claim = store
+                .claim("gateway", 1, "test", Duration::from_secs(60), now())
+                .await
+                .expect("claims")
+                .remove(0);
+            run_call(context.clone(), claim, Driver::T38(line.clone()))
+                .await
+                .expect("worked");
+        }
+        assert_eq!(store.inbox(user.id, 0).await.expect("inbox").len(), 4);
+        assert_eq!(context.stats.requests_made("cli"), 1);
+        assert_eq!(context.stats.requests_made("email"), 0);
+        let first = store.rendered(requests[0]).await.expect("store");
+        assert!(first.is_some());
+        assert_eq!(store.rendered(requests[1]).await.expect("store"), first);
+        assert_eq!(context.stats.conversions(), 1, "converted once");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
