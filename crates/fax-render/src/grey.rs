@@ -275,6 +275,28 @@ pub fn pages_from_rasters(rasters: &[GreyImage], setup: &PageSetup) -> Result<Re
     Ok(rendered)
 }
 
+/// One full-page grey raster of exactly the page's size (see [`pages_from_rasters`])
+/// to a page; also says whether it held grey that was halftoned.
+pub fn page_from_raster(raster: &GreyImage, setup: &PageSetup) -> Result<(Bitmap, bool), Error> {
+    if (raster.width, raster.height) != (setup.width(), setup.height()) {
+        return Err(Error::Damaged {
+            kind: "greyscale page raster",
+            reason: format!(
+                "{} x {} pixels, not the page's {} x {}",
+                raster.width,
+                raster.height,
+                setup.width(),
+                setup.height()
+            ),
+        });
+    }
+    let row_step = if setup.resolution.is_standard() { 2 } else { 1 };
+    let halftoned = has_middle_grey(&raster.data);
+    let mut page = binarize_into(raster, Binarize::Halftone, row_step)?;
+    page.set_resolution(setup.resolution);
+    Ok((page, halftoned))
+}
+
 /// Parses a stream of binary PGM images (`P5`, maxval 255, one after another, as
 /// Ghostscript's `pgmraw` device and poppler write them), checking each header against
 /// `limits` before allocating.

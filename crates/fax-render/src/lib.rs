@@ -2,8 +2,8 @@
 //!
 //! `fax-render` turns what people attach to a fax mail into pages a fax machine can
 //! print: plain text in any common encoding (Latin and CJK, [`text`]), raster images
-//! ([`image`]), and greyscale page rasters that an external PDF renderer produced
-//! ([`grey`]). Every page comes out 1728 pixels wide (A4 at 8 pels/mm) at standard or
+//! ([`image`]), and greyscale or bilevel page rasters that an external PDF renderer
+//! produced ([`grey`], [`mono`]). Every page comes out 1728 pixels wide (A4 at 8 pels/mm) at standard or
 //! fine resolution, as a [`fax_t4::Bitmap`], together with a [`Fidelity`] report of what
 //! the sender should know: fonts substituted, characters with no glyph, pages scaled or
 //! cropped, blank pages, images halftoned. [`annotate`] adds what fax machines add:
@@ -23,6 +23,7 @@ mod error;
 pub mod fonts;
 pub mod grey;
 pub mod image;
+pub mod mono;
 mod report;
 mod setup;
 pub mod sniff;
@@ -43,11 +44,23 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// Pages made elsewhere with what was noted on the way; every blank page is noted
+    /// after those notes.
+    pub fn from_pages(pages: Vec<fax_t4::Bitmap>, notes: Vec<Note>) -> Rendered {
+        let mut rendered = Rendered {
+            pages,
+            fidelity: Fidelity { notes },
+        };
+        rendered.note_blank_pages();
+        rendered
+    }
+
     /// Notes every page that has no black pixel at all, so a sender learns that a page
     /// went out empty.
     pub(crate) fn note_blank_pages(&mut self) {
         for (index, page) in self.pages.iter().enumerate() {
-            if page.black_pixels() == 0 {
+            // Any black byte will do: counting every pixel cost more than the check.
+            if page.packed().iter().all(|&byte| byte == 0) {
                 self.fidelity
                     .notes
                     .push(Note::BlankPage { page: index + 1 });

@@ -1,10 +1,17 @@
-//! PDF pages rasterized by poppler (`pdfinfo` for the page sizes, `pdftoppm -gray` for
-//! the pixels), about twice as fast as Ghostscript on the same pages.
+//! PDF pages rasterized by poppler: `pdfinfo` for the page sizes and `pdfimages -list`
+//! for the pages with pictures (side by side), then `pdftoppm` for the pixels.
 //!
 //! Each page is rendered at the resolution that makes it fit the fax page exactly (so
 //! nothing is resampled afterwards and text stays as crisp as the rasterizer drew it),
 //! turned a quarter anticlockwise if it is landscape (as Ghostscript's `-dPDFFitPage`
-//! turns it), centred, and halftoned by `fax-render`.
+//! turns it), and centred. Pages without pictures are drawn one bit per pixel
+//! (`-mono`): a third less work for pdftoppm than grey (no alpha channel composited, an
+//! eighth of the bytes through the pipe), the same pixels as grey drawn without
+//! anti-aliasing and thresholded, and nothing left to halftone. Pages with pictures,
+//! and pages where the bilevel drawing turned out screened (a grey fill or shading,
+//! which pdftoppm dithers finely and which codes badly), are drawn in grey and
+//! halftoned by `fax-render`. Consecutive pages of one size and mode share a pdftoppm
+//! run; runs go side by side, one per core.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -262,7 +269,203 @@ fn place_on_page(grey: GreyView<'_>, turned: bool, setup: &PageSetup) -> (GreyIm
     )
 }
 
-/// Rasterizes a PDF with poppler; `pdfinfo` and `pdftoppm` are the programs.
+/// Page numbers (from 1) that `pdfimages -list` shows a picture on: lines
+/// "   2     0 image     640   420  rgb ...". Stencil masks (one-bit shapes painted
+/// in one colour) draw like text and do not count.
+fn parse_pdfimages(text: &str) -> Vec<usize> {
+    let mut pages: Vec<usize> = text
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let page = words.next()?.parse::<usize>().ok()?;
+            let _number = words.next()?;
+            match words.next()? {
+                "stencil" => None,
+                _ => Some(page),
+            }
+        })
+        .collect();
+    pages.dedup();
+    pages
+}
+
+/// How pdftoppm draws a run of pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// One bit per pixel (`-mono`): text and lines, a third less work than grey.
+    Mono,
+    /// Grey (`-gray`), halftoned here: pictures, and pages whose grey the bilevel
+    /// rendering screened.
+    Grey,
+}
+
+/// Consecutive pages drawn by one pdftoppm run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    /// First page, counting from 1.
+    first: usize,
+    /// Pages in the run.
+    count: usize,
+    plan: Plan,
+    mode: Mode,
+}
+
+/// Consecutive pages with the same plan and mode share a run.
+fn runs(plans: &[(Plan, Mode)]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (index, &(plan, mode)) in plans.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.plan == plan && run.mode == mode => run.count += 1,
+            _ => runs.push(Run {
+                first: index + 1,
+                count: 1,
+                plan,
+                mode,
+            }),
+        }
+    }
+    runs
+}
+
+/// One page as it came out of a run.
+enum Drawn {
+    /// On the fax page: the page, whether ink was cut, whether grey was halftoned.
+    Placed(fax_t4::Bitmap, bool, bool),
+    /// Drawn bilevel, but the rasterizer screened grey on it: to be drawn in grey.
+    Screened,
+}
+
+/// `jobs` run on up to as many threads as the machine has cores, results in order.
+/// Each pdftoppm run is a process of its own, so runs of pages of different sizes go
+/// side by side instead of one after the other.
+fn side_by_side<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(&work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(index) else { break };
+                        done.push((index, work(job)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Lines of a child's log for an error message.
+fn first_lines(log: &str) -> String {
+    log.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Draws one run of pages with pdftoppm and places each on a fax page.
+fn draw_run(
+    pdftoppm: &Path,
+    pdf: &Path,
+    run: &Run,
+    setup: &PageSetup,
+    safety: &Safety,
+    scratch: &Path,
+) -> Result<Vec<Drawn>> {
+    let scratch = scratch.join(format!("run-{}-{:?}", run.first, run.mode));
+    std::fs::create_dir_all(&scratch).context("creating a scratch directory")?;
+    let last = run.first + run.count - 1;
+    let mode = match run.mode {
+        Mode::Mono => "-mono",
+        Mode::Grey => "-gray",
+    };
+    let args: Vec<OsString> = vec![
+        mode.into(),
+        // Crisp edges, as fax pages need: no anti-aliasing grey for the halftone.
+        "-aa".into(),
+        "no".into(),
+        "-aaVector".into(),
+        "no".into(),
+        "-rx".into(),
+        format!("{:.4}", run.plan.rx).into(),
+        "-ry".into(),
+        format!("{:.4}", run.plan.ry).into(),
+        "-f".into(),
+        run.first.to_string().into(),
+        "-l".into(),
+        last.to_string().into(),
+        // No output root: the pages come through the pipe, one after another.
+        pdf.into(),
+    ];
+    // A page rendered to fit is at most the fax page and a pixel or two.
+    let most = match run.mode {
+        Mode::Grey => pgm_bytes(setup, run.count),
+        Mode::Mono => pgm_bytes(setup, run.count) / 8 + 64 * run.count as u64,
+    }
+    .saturating_mul(11)
+        / 10;
+    let finished = run_limited_capturing(pdftoppm, &args, &scratch, safety, Some(most))?;
+    let mut limits = safety.limits;
+    limits.max_pages = run.count;
+    let failed = || {
+        anyhow::anyhow!(
+            "poppler could not render the PDF (damaged?): {}",
+            first_lines(&finished.stderr)
+        )
+    };
+    if !finished.success {
+        return Err(failed());
+    }
+    let mut drawn = Vec::with_capacity(run.count);
+    match run.mode {
+        Mode::Grey => {
+            let parsed = fax_render::grey::pgm_stream_views(&finished.stdout, &limits)
+                .ok()
+                .filter(|parsed| parsed.len() == run.count)
+                .ok_or_else(failed)?;
+            for grey in parsed {
+                let (grey, cut) = place_on_page(grey, run.plan.turned, setup);
+                let (page, halftoned) = fax_render::grey::page_from_raster(&grey, setup)?;
+                drawn.push(Drawn::Placed(page, cut, halftoned));
+            }
+        }
+        Mode::Mono => {
+            let parsed = fax_render::mono::pbm_stream_views(&finished.stdout, &limits)
+                .ok()
+                .filter(|parsed| parsed.len() == run.count)
+                .ok_or_else(failed)?;
+            for bits in parsed {
+                if fax_render::mono::is_screened(bits) {
+                    drawn.push(Drawn::Screened);
+                    continue;
+                }
+                let (page, cut) = fax_render::mono::place_on_page(bits, run.plan.turned, setup)?;
+                drawn.push(Drawn::Placed(page, cut, false));
+            }
+        }
+    }
+    Ok(drawn)
+}
+
+/// Rasterizes a PDF with poppler: `pdfinfo` for the page sizes, `pdfimages` for the
+/// pages with pictures and `pdftoppm` for the pixels. Pages without pictures are drawn
+/// one bit per pixel; pages with pictures, and pages where that drew dithered grey, in
+/// grey for the halftone.
 pub(crate) fn render_pdf(
     pdfinfo: &Path,
     pdftoppm: &Path,
@@ -274,24 +477,43 @@ pub(crate) fn render_pdf(
     let max_pages = safety.limits.max_pages;
     // One page more than allowed tells a long document from one at the limit.
     let last = max_pages + 1;
-    let info_args: Vec<OsString> = vec![
+    let range: Vec<OsString> = vec![
         "-f".into(),
         "1".into(),
         "-l".into(),
         last.to_string().into(),
-        pdf.into(),
     ];
-    let info = run_limited(pdfinfo, &info_args, scratch.path(), safety)?;
+    let info_args: Vec<OsString> = range.iter().cloned().chain([pdf.into()]).collect();
+    let images_args: Vec<OsString> = ["-list".into()]
+        .into_iter()
+        .chain(range.iter().cloned())
+        .chain([pdf.into()])
+        .collect();
+    // pdfimages sits beside pdftoppm; without it every page is drawn in grey.
+    let pdfimages = pdftoppm.with_file_name("pdfimages");
+    let info_dir = scratch.path().join("info");
+    let images_dir = scratch.path().join("images");
+    for dir in [&info_dir, &images_dir] {
+        std::fs::create_dir_all(dir).context("creating a scratch directory")?;
+    }
+    // Both read the whole file; side by side they cost the time of one.
+    let (info, images) = std::thread::scope(|scope| {
+        let images = scope.spawn(|| {
+            if !pdfimages.is_file() {
+                return None;
+            }
+            run_limited(&pdfimages, &images_args, &images_dir, safety)
+                .ok()
+                .filter(|finished| finished.success)
+                .map(|finished| parse_pdfimages(&finished.stderr))
+        });
+        let info = run_limited(pdfinfo, &info_args, &info_dir, safety);
+        (info, images.join().unwrap_or(None))
+    });
+    let info = info?;
     if info.stderr.contains("Incorrect password") {
         bail!("the PDF is encrypted with a password; send it without the password protection");
     }
-    let first_lines = |log: &str| {
-        log.lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(4)
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
     let parsed = parse_pdfinfo(&info.stderr);
     let (pages, sizes) = match parsed {
         Ok((pages, sizes)) if info.success && pages > 0 && !sizes.is_empty() => (pages, sizes),
@@ -304,72 +526,125 @@ pub(crate) fn render_pdf(
         bail!("the PDF has more than {max_pages} pages, the limit");
     }
 
-    // Consecutive pages of one size share a pdftoppm run.
-    let plans: Vec<Plan> = sizes.iter().map(|s| plan(*s, setup)).collect();
-    let mut rasters = Vec::with_capacity(plans.len());
-    let mut notes = Vec::new();
-    let mut start = 0;
-    while start < plans.len() {
-        let end = (start..plans.len())
-            .find(|&i| plans[i] != plans[start])
-            .unwrap_or(plans.len());
-        let plan = plans[start];
-        let args: Vec<OsString> = vec![
-            "-gray".into(),
-            // Crisp edges, as fax pages need: no anti-aliasing grey for the halftone.
-            "-aa".into(),
-            "no".into(),
-            "-aaVector".into(),
-            "no".into(),
-            "-rx".into(),
-            format!("{:.4}", plan.rx).into(),
-            "-ry".into(),
-            format!("{:.4}", plan.ry).into(),
-            "-f".into(),
-            (start + 1).to_string().into(),
-            "-l".into(),
-            end.to_string().into(),
-            // No output root: the pages come through the pipe, one PGM after another.
-            pdf.into(),
-        ];
-        // A page rendered to fit is at most the fax page and a pixel or two.
-        let most = pgm_bytes(setup, end - start).saturating_mul(11) / 10;
-        let finished = run_limited_capturing(pdftoppm, &args, scratch.path(), safety, Some(most))?;
-        let mut limits = safety.limits;
-        limits.max_pages = end - start;
-        let parsed = match fax_render::grey::pgm_stream_views(&finished.stdout, &limits) {
-            Ok(parsed) if finished.success && parsed.len() == end - start => parsed,
-            _ => bail!(
-                "poppler could not render the PDF (damaged?): {}",
-                first_lines(&finished.stderr)
-            ),
-        };
-        for (offset, grey) in parsed.into_iter().enumerate() {
-            let page = start + offset + 1;
-            let (grey, cut) = place_on_page(grey, plan.turned, setup);
-            if (plan.scale - 1.0).abs() > UNREMARKABLE_SCALE {
-                notes.push(Note::Scaled {
-                    page,
-                    percent: (plan.scale * 100.0).round() as u32,
-                });
-            }
-            if cut {
-                notes.push(Note::Cropped { page });
-            }
-            rasters.push(grey);
-        }
-        start = end;
+    let plans: Vec<(Plan, Mode)> = sizes
+        .iter()
+        .enumerate()
+        .map(|(index, size)| {
+            let pictured = images
+                .as_ref()
+                .is_none_or(|pictured| pictured.contains(&(index + 1)));
+            let mode = if pictured { Mode::Grey } else { Mode::Mono };
+            (plan(*size, setup), mode)
+        })
+        .collect();
+    let first_runs = runs(&plans);
+    let draw = |run: &Run| draw_run(pdftoppm, pdf, run, setup, safety, scratch.path());
+    let mut drawn: Vec<Drawn> = Vec::with_capacity(plans.len());
+    for result in side_by_side(&first_runs, draw) {
+        drawn.append(&mut result?);
     }
-    let mut rendered = fax_render::grey::pages_from_rasters(&rasters, setup)?;
-    notes.append(&mut rendered.fidelity.notes);
-    rendered.fidelity.notes = notes;
-    Ok(rendered)
+    // Pages the bilevel drawing screened, drawn again in grey.
+    let again: Vec<Run> = drawn
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches!(d, Drawn::Screened))
+        .map(|(index, _)| Run {
+            first: index + 1,
+            count: 1,
+            plan: plans[index].0,
+            mode: Mode::Grey,
+        })
+        .collect();
+    for (run, result) in again.iter().zip(side_by_side(&again, draw)) {
+        let mut redrawn = result?;
+        if let (Some(slot), Some(page)) = (drawn.get_mut(run.first - 1), redrawn.pop()) {
+            *slot = page;
+        }
+    }
+
+    let mut notes = Vec::new();
+    let mut halftoned = Vec::new();
+    let mut fax_pages = Vec::with_capacity(drawn.len());
+    for (index, (drawn, (plan, _))) in drawn.into_iter().zip(&plans).enumerate() {
+        let page = index + 1;
+        let Drawn::Placed(bitmap, cut, grey) = drawn else {
+            bail!("poppler could not render page {page} of the PDF");
+        };
+        if (plan.scale - 1.0).abs() > UNREMARKABLE_SCALE {
+            notes.push(Note::Scaled {
+                page,
+                percent: (plan.scale * 100.0).round() as u32,
+            });
+        }
+        if cut {
+            notes.push(Note::Cropped { page });
+        }
+        if grey {
+            halftoned.push(Note::Halftoned { page });
+        }
+        fax_pages.push(bitmap);
+    }
+    notes.append(&mut halftoned);
+    Ok(Rendered::from_pages(fax_pages, notes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use fax_t4::Resolution;
+
+    #[test]
+    fn pages_with_pictures_from_pdfimages() {
+        let text = "page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio\n\
+            --------------------------------------------------------------------------------------------\n\
+               2     0 image     640   420  rgb     3   8  jpeg   no         4  0    96    96 18.8K 2.4%\n\
+               2     1 smask     640   420  gray    1   8  image  no         5  0    96    96 1K 1%\n\
+               4     2 stencil    16    16  -       1   1  image  no         9  0    72    72 32B 100%\n\
+               5     3 image      16    16  gray    1   8  image  no        10  0    72    72 32B 100%\n";
+        assert_eq!(parse_pdfimages(text), vec![2, 5]);
+        assert!(parse_pdfimages("Syntax Error: junk\n").is_empty());
+    }
+
+    #[test]
+    fn runs_group_consecutive_pages_of_one_plan_and_mode() {
+        let fine = PageSetup::default();
+        let a4 = plan(
+            PageSize {
+                width: 595.276,
+                height: 841.89,
+            },
+            &fine,
+        );
+        let landscape = plan(
+            PageSize {
+                width: 792.0,
+                height: 612.0,
+            },
+            &fine,
+        );
+        let pages = [
+            (a4, Mode::Mono),
+            (a4, Mode::Mono),
+            (a4, Mode::Grey),
+            (landscape, Mode::Grey),
+            (a4, Mode::Mono),
+        ];
+        let got: Vec<(usize, usize, Mode)> = runs(&pages)
+            .iter()
+            .map(|r| (r.first, r.count, r.mode))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 2, Mode::Mono),
+                (3, 1, Mode::Grey),
+                (4, 1, Mode::Grey),
+                (5, 1, Mode::Mono)
+            ]
+        );
+        let squares: Vec<usize> = side_by_side(&[1usize, 2, 3, 4, 5, 6, 7], |n| n * n);
+        assert_eq!(squares, [1, 4, 9, 16, 25, 36, 49]);
+    }
 
     #[test]
     fn page_sizes_and_turns_from_pdfinfo() {
