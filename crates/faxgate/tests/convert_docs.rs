@@ -408,7 +408,37 @@ const OFFICE_SAMPLES: &[(&str, u64)] = &[
     ("sample.ods", 1),
     ("sample.rtf", 2),
     ("sample-slides.pptx", 2),
+    ("sample-slides.ppt", 2),
+    // Kingsoft WPS Office's own extensions for Word- and Excel-compatible files.
+    ("sample.wps", 2),
+    ("sample.et", 1),
+    // Windows 3.x Write, made by testdata/docs/make_sample_wri.py.
+    ("sample.wri", 2),
 ];
+
+/// Index of the first fax page of `name` when all [`OFFICE_SAMPLES`] convert together.
+fn first_page_of(name: &str) -> usize {
+    OFFICE_SAMPLES
+        .iter()
+        .take_while(|(sample, _)| *sample != name)
+        .map(|(_, pages)| *pages as usize)
+        .sum()
+}
+
+/// `page` mirrored along its diagonal: the lines of a turned (landscape) page run
+/// across again, for [`text_bands`].
+fn transposed(page: &fax_t4::Bitmap) -> fax_t4::Bitmap {
+    let mut out = fax_t4::Bitmap::new(page.height(), page.width(), page.resolution())
+        .expect("transposed page");
+    for y in 0..page.height() {
+        for x in 0..page.width() {
+            if page.get(x, y) {
+                out.set(y, x, true);
+            }
+        }
+    }
+    out
+}
 
 /// Rows of text: runs of rows with black pixels, separated by white rows, as
 /// (first row, rows).
@@ -491,9 +521,17 @@ fn office_documents_become_pages_with_their_cjk_text() {
     let tofu = scratch.path("tofu.tif");
     let inputs: Vec<PathBuf> = OFFICE_SAMPLES.iter().map(|(name, _)| doc(name)).collect();
     let no_cjk = fontconfig_without_cjk(&scratch);
-    // LibreOffice takes seconds to start: the three runs go side by side, each with
+    // An OLE2 file under a Works extension that no filter recognises (LibreOffice
+    // cannot write Works files, so no real one is at hand): LibreOffice would open it
+    // as plain text.
+    let unreadable = scratch.path("works.wps");
+    let mut junk = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
+    junk.extend((0..2048u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    fs::write(&unreadable, &junk).expect("writes");
+    let refused = scratch.path("refused.tif");
+    // LibreOffice takes seconds to start: the four runs go side by side, each with
     // profiles of its own.
-    let (warm_run, cold_run, tofu_run) = std::thread::scope(|s| {
+    let (warm_run, cold_run, tofu_run, refused_run) = std::thread::scope(|s| {
         let warm = s.spawn(|| {
             let mut extra = vec!["--office", "warm", "--report-json"];
             extra.push(report.to_str().expect("UTF-8 path"));
@@ -512,12 +550,24 @@ fn office_documents_become_pages_with_their_cjk_text() {
                 .output()
                 .expect("runs faxgate")
         });
+        let refused_run = s.spawn(|| {
+            convert(
+                std::slice::from_ref(&unreadable),
+                &refused,
+                &["--office", "warm"],
+            )
+        });
         (
             warm.join().expect("warm run"),
             cold.join().expect("cold run"),
             tofu.join().expect("tofu run"),
+            refused_run.join().expect("refused run"),
         )
     });
+    assert_failure(
+        &refused_run,
+        &["works.wps", "does not recognise the file's format"],
+    );
     for run in [&warm_run, &cold_run, &tofu_run] {
         assert!(
             run.status.success(),
@@ -572,6 +622,42 @@ fn office_documents_become_pages_with_their_cjk_text() {
         glyphs >= 15 && distinct * 10 >= glyphs * 7,
         "Chinese line: {distinct} distinct shapes in {glyphs} (boxes instead of glyphs?)"
     );
+    // The Kingsoft extensions hold Word and Excel files: the same pages as those.
+    for (kingsoft, microsoft) in [("sample.wps", "sample.doc"), ("sample.et", "sample.xls")] {
+        let (k, m) = (first_page_of(kingsoft), first_page_of(microsoft));
+        let count = OFFICE_SAMPLES
+            .iter()
+            .find(|(name, _)| *name == microsoft)
+            .map_or(0, |(_, n)| *n as usize);
+        for offset in 0..count {
+            assert!(
+                pages[k + offset].packed() == pages[m + offset].packed(),
+                "{kingsoft} page {} differs from {microsoft}",
+                offset + 1
+            );
+        }
+    }
+    // The .ppt's second slide (landscape, so turned on the page) has its Chinese line.
+    let slide = transposed(&pages[first_page_of("sample-slides.ppt") + 1]);
+    let bands = text_bands(&slide);
+    assert_eq!(bands.len(), 2, "title and one line: {bands:?}");
+    let (glyphs, distinct) = glyph_diversity(&slide, bands[1]);
+    assert!(
+        glyphs >= 15 && distinct * 10 >= glyphs * 7,
+        "Chinese slide line: {distinct} distinct shapes in {glyphs}"
+    );
+    // The Write file: a title and three lines of Latin text on page 1 (with the ring
+    // of the Å a band of its own), two lines after the page break.
+    let write = first_page_of("sample.wri");
+    let first = text_bands(&pages[write]);
+    assert!(first.len() >= 4, "page 1 lines: {first:?}");
+    let (letters, distinct) = glyph_diversity(&pages[write], first[1]);
+    assert!(
+        letters >= 40 && distinct >= 20,
+        "Write text line: {distinct} distinct shapes in {letters}"
+    );
+    assert_eq!(text_bands(&pages[write + 1]).len(), 2);
+
     // The same check sees the boxes that LibreOffice prints without a CJK font.
     let tofu = self::pages(&tofu);
     let boxes = text_bands(&tofu[0])[3];

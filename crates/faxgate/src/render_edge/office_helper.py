@@ -123,6 +123,12 @@ def main():
             if document is None:
                 reply({"ok": False, "error": "LibreOffice could not open the document", "fatal": False})
                 continue
+            # A file it cannot place in any format is opened as plain text: its bytes
+            # would go out as pages of gibberish. Office files never are plain text.
+            used = next((p.Value for p in document.getArgs() if p.Name == "FilterName"), "")
+            if used.startswith("Text"):
+                reply({"ok": False, "error": "LibreOffice does not recognise the file's format (it would print its bytes as plain text)", "fatal": False})
+                continue
             name = next((f for s, f in filters if document.supportsService(s)), None)
             if name is None:
                 reply({"ok": False, "error": "LibreOffice opened the document as a kind it cannot export to PDF", "fatal": False})
