@@ -196,21 +196,12 @@ fn calling_socket(remote: SocketAddr, local: &Local) -> Result<UdpSocket> {
     Ok(socket)
 }
 
-/// How a call ends when the far end's address refuses our datagrams: nothing is
-/// listening there (the peer is down, or the address is wrong). Before anything came
-/// back nobody answered; after, the peer went away mid-call.
-fn refused_outcome(
-    terminal: &Terminal,
-    remote: SocketAddr,
-    heard_far_end: bool,
-    now: Duration,
-) -> Outcome {
+/// How a call ends when the far end's address refuses our datagrams before anything
+/// came back from it: nothing is listening there (the peer is down, or the address is
+/// wrong), so nobody answered.
+fn refused_outcome(terminal: &Terminal, remote: SocketAddr, now: Duration) -> Outcome {
     Outcome {
-        status: if heard_far_end {
-            Status::RemoteDisconnected
-        } else {
-            Status::NoAnswer
-        },
+        status: Status::NoAnswer,
         pages: terminal.engine().confirmed_pages(),
         remote_ident: None,
         settings: terminal.engine().settings(),
@@ -382,12 +373,17 @@ fn run(
         {
             return Ok(end(o.clone(), pages, false));
         }
-        if refused && let Some(to) = remote {
-            // A peer that closed its port after the call ended only refuses what is
-            // left of our last frames: the call's own outcome stands.
+        // Only a peer never heard from is down. One that answered and then closed its
+        // port has had our DCN (the receiver hangs up as soon as it has it, while the
+        // rest of our last frames is still going out) or left mid-call: the call's own
+        // frames and timers tell which.
+        if refused
+            && !heard_far_end
+            && let Some(to) = remote
+        {
             let outcome = match &outcome {
                 Some(o) => o.clone(),
-                None => refused_outcome(&terminal, to, heard_far_end, now),
+                None => refused_outcome(&terminal, to, now),
             };
             return Ok(end(outcome, pages, false));
         }
@@ -448,15 +444,13 @@ fn run(
             {
                 terminal.handle_timeout(clock());
             }
-            // A datagram of ours bounced: the next round ends the call. (An answering
-            // socket is not connected, and on some systems still hears of a bounce to
-            // a caller that already left: the call's own timers judge that.)
+            // A datagram of ours bounced: before the far end was heard, the next round
+            // ends the call. (An answering socket is not connected, and on some systems
+            // still hears of a bounce to a caller that already left: the call's own
+            // timers judge that.)
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                if connected {
-                    refused = true;
-                } else {
-                    terminal.handle_timeout(clock());
-                }
+                refused |= connected;
+                terminal.handle_timeout(clock());
             }
             Err(e) => return Err(e).context("receiving"),
         }
@@ -547,6 +541,54 @@ mod tests {
             Some(format!(
                 "the T.38 peer at {remote} refused the call (ICMP port unreachable)"
             ))
+        );
+    }
+
+    #[test]
+    fn a_far_end_that_answered_and_then_closed_its_port_is_not_taken_for_a_dead_line() {
+        // Two of faxgate's own terminals, unpaced as on the virtual line.
+        let mut options = options();
+        options.speed = 20;
+        let answering = UdpSocket::bind("127.0.0.1:0").expect("the answering socket");
+        let remote = answering.local_addr().expect("address");
+        let answerer_gone = std::sync::Arc::new(AtomicBool::new(false));
+        let hang_up_answerer = answerer_gone.clone();
+        let answer_options = options.clone();
+        let answerer =
+            std::thread::spawn(move || answer(answering, &answer_options, &hang_up_answerer));
+        let pages = (0..2)
+            .map(|_| fax_t4::Bitmap::new(1728, 50, fax_t4::Resolution::STANDARD).expect("page"))
+            .collect();
+        // The answerer leaves (its socket closed) once the first page is confirmed:
+        // the caller's next datagrams bounce.
+        let mut on_progress = |_confirmed: u32| answerer_gone.store(true, Ordering::Relaxed);
+        let not_hanging_up = AtomicBool::new(false);
+        let end = send_pages(
+            pages,
+            &remote.to_string(),
+            &Local::Bind("127.0.0.1:0".into()),
+            &options,
+            Some(CallControl {
+                on_progress: &mut on_progress,
+                hang_up: &not_hanging_up,
+            }),
+        )
+        .expect("the call is placed");
+        let answered = answerer
+            .join()
+            .expect("the answerer's thread")
+            .expect("the answerer ran");
+        assert!(answered.hung_up, "{answered:?}");
+        assert!(end.heard_far_end, "{end:?}");
+        assert!(end.refused, "the caller's datagrams bounced: {end:?}");
+        assert_eq!(end.outcome.pages, 1, "{end:?}");
+        assert_ne!(end.outcome.status, Status::Ok, "{end:?}");
+        assert_ne!(
+            end.outcome.detail,
+            Some(format!(
+                "the T.38 peer at {remote} refused the call (ICMP port unreachable)"
+            )),
+            "the call's own timers end it: {end:?}"
         );
     }
 
