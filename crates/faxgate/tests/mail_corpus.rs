@@ -17,7 +17,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::cli::{faxgate_json, faxgate_with};
+use common::cli::{faxgate_json, work_dry_until_idle};
 use common::mail::{DOMAIN, add_mail_user, fetch_mailbox, header, runtime, submission};
 use common::mail_servers::servers;
 use mail_net::smtp::{Envelope, send_mail};
@@ -384,23 +384,7 @@ fn corpus_through_postfix_and_dovecot_over_pop3s_and_imaps() {
     assert_eq!(nothing["tried"], Value::Array(Vec::new()), "{nothing}");
 
     // The POP3S requests are faxed (dry run) and receipted.
-    let record = pop_dir.join("calls.jsonl");
-    faxgate_with(
-        &[
-            "job",
-            "work",
-            "--line",
-            "dry",
-            "--channels",
-            "2",
-            "--until-idle",
-            "--record-file",
-            record.to_str().expect("path"),
-            "--config",
-            &pop_config,
-        ],
-        None,
-    );
+    work_dry_until_idle(&pop_config, &pop_dir.join("calls.jsonl"));
     let done = faxgate_json(&["job", "list", "--json", "--config", &pop_config]);
     let done = done.as_array().expect("jobs");
     assert_eq!(done.len(), pop_jobs);

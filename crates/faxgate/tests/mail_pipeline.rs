@@ -11,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::cli::{faxgate_json, faxgate_ok};
+use common::cli::{faxgate_json, work_dry_until_idle};
 use common::mail::{
     Attachment, DOMAIN, add_mail_user, fax_mail, fetch_mailbox, header, receipt_answering,
     receipt_kind, submit,
@@ -148,20 +148,7 @@ fn mailed_request_is_faxed_and_receipted_once() {
     assert_eq!(first["tried"][0]["result"], "sent", "{first}");
     assert_eq!(first["tried"][0]["to"], format!("alice@{DOMAIN}"));
 
-    let record = dir.join("calls.jsonl");
-    faxgate_ok(&[
-        "job",
-        "work",
-        "--line",
-        "dry",
-        "--channels",
-        "2",
-        "--until-idle",
-        "--record-file",
-        record.to_str().expect("path"),
-        "--config",
-        config,
-    ]);
+    work_dry_until_idle(config, &dir.join("calls.jsonl"));
     let done = faxgate_json(&["job", "list", "--json", "--config", config]);
     let done = done.as_array().expect("jobs");
     assert!(done.iter().all(|job| job["state"] == "sent"), "{done:?}");

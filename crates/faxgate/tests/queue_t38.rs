@@ -55,6 +55,21 @@ impl Store<'_> {
         let output = self.run(&with_json);
         serde_json::from_slice(&output.stdout).expect("JSON output")
     }
+
+    /// Queues `document` from li to every one of `to`; the jobs' ids.
+    fn submit(&self, to: &[&str], document: &str) -> Vec<String> {
+        let mut args = vec!["job", "submit", "--user", "li@example.com"];
+        for recipient in to {
+            args.extend(["--to", recipient]);
+        }
+        args.push(document);
+        self.json(&args)["jobs"]
+            .as_array()
+            .expect("job ids")
+            .iter()
+            .map(|id| id.to_string())
+            .collect()
+    }
 }
 
 /// `faxgate fax receive` listening on `listen`, given time to bind before a call comes.
@@ -90,18 +105,15 @@ fn received(child: Child) -> Value {
 }
 
 /// Queues `to` for li and works `line` until the queue is idle; the job as shown then,
-/// checked to have failed after both dials.
-fn dialled_until_given_up(store: &Store<'_>, line: &str, to: &str, document: &str) -> Value {
-    let submitted = store.json(&[
-        "job",
-        "submit",
-        "--user",
-        "li@example.com",
-        "--to",
-        to,
-        document,
-    ]);
-    let job = submitted["jobs"][0].to_string();
+/// checked to have failed after two dials that each ended with `outcome`.
+fn dialled_until_given_up(
+    store: &Store<'_>,
+    line: &str,
+    to: &str,
+    document: &str,
+    outcome: &str,
+) -> Value {
+    let job = store.submit(&[to], document).remove(0);
     store.run(&["job", "work", "--line", line, "--until-idle"]);
     let failed = store.json(&["job", "show", &job]);
     assert_eq!(failed["state"], "failed", "{failed}");
@@ -111,17 +123,14 @@ fn dialled_until_given_up(store: &Store<'_>, line: &str, to: &str, document: &st
             .is_some_and(|r| r.contains("gave up after 2 calls")),
         "{failed}"
     );
-    failed
-}
-
-/// The outcome of each attempt of a job as shown.
-fn attempt_outcomes(job: &Value) -> Vec<&str> {
-    job["attempts"]
+    let outcomes: Vec<&str> = failed["attempts"]
         .as_array()
         .expect("attempts")
         .iter()
         .map(|a| a["outcome"].as_str().expect("outcome"))
-        .collect()
+        .collect();
+    assert_eq!(outcomes, [outcome, outcome], "{failed}");
+    failed
 }
 
 #[test]
@@ -176,27 +185,10 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
     let document = scratch.path("letter.txt");
     std::fs::write(&document, "Quarterly figures attached.\n").expect("writing a document");
     let document = document.display().to_string();
-    let submitted = store.json(&[
-        "job",
-        "submit",
-        "--user",
-        "li@example.com",
-        "--to",
-        "83235170",
-        "--to",
-        "83235171",
-        "--to",
-        "AF90000098",
-        "--to",
-        "AF12345678",
+    let jobs = store.submit(
+        &["83235170", "83235171", "AF90000098", "AF12345678"],
         &document,
-    ]);
-    let jobs: Vec<String> = submitted["jobs"]
-        .as_array()
-        .expect("job ids")
-        .iter()
-        .map(|id| id.to_string())
-        .collect();
+    );
     assert_eq!(jobs.len(), 4);
 
     // One channel: each run claims the next job and calls a fresh receiver.
@@ -274,16 +266,9 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
         })
         .collect();
     std::fs::write(&garbage, bytes).expect("writing a document");
-    let submitted = store.json(&[
-        "job",
-        "submit",
-        "--user",
-        "li@example.com",
-        "--to",
-        "83235175",
-        &garbage.display().to_string(),
-    ]);
-    let job = submitted["jobs"][0].to_string();
+    let job = store
+        .submit(&["83235175"], &garbage.display().to_string())
+        .remove(0);
     store.run(&["job", "work", "--line", "gateway", "--until-idle"]);
     let refused = store.json(&["job", "show", &job]);
     assert_eq!(refused["state"], "failed", "{refused}");
@@ -298,11 +283,12 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
     // An unknown fax ID with a number is dialled. Nobody listens behind the dead
     // line: the call is refused at once, the line counts as down, it is called again
     // at once (the policy's delay here), then given up after max_dials.
-    let failed = dialled_until_given_up(&store, "dead", "83235172|AF12345679", &document);
-    assert_eq!(
-        attempt_outcomes(&failed),
-        ["line-down", "line-down"],
-        "{failed}"
+    let failed = dialled_until_given_up(
+        &store,
+        "dead",
+        "83235172|AF12345679",
+        &document,
+        "line-down",
     );
     assert!(
         failed["attempts"][0]["reason"]
@@ -312,25 +298,11 @@ fn worker_faxes_over_t38_files_fax_ids_and_retries_a_dead_line() {
     );
     // Behind the mute line something takes the call and never answers: no answer
     // after the call timeout, called again, given up.
-    let failed = dialled_until_given_up(&store, "mute", "83235174", &document);
-    assert_eq!(
-        attempt_outcomes(&failed),
-        ["no-answer", "no-answer"],
-        "{failed}"
-    );
+    dialled_until_given_up(&store, "mute", "83235174", &document, "no-answer");
 
     // A job cancelled during its call: the worker learns it when it next renews the
     // lease and hangs up.
-    let submitted = store.json(&[
-        "job",
-        "submit",
-        "--user",
-        "li@example.com",
-        "--to",
-        "83235173",
-        &document,
-    ]);
-    let job = submitted["jobs"][0].to_string();
+    let job = store.submit(&["83235173"], &document).remove(0);
     let worker = store
         .command(&["job", "work", "--line", "silent", "--until-idle"])
         .stdout(Stdio::null())

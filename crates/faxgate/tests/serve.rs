@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::{faxgate, faxgate_json, faxgate_ok, page_count};
+use common::cli::{add_user, faxgate, faxgate_json, page_count};
 use common::daemon::{Daemon, free_tcp_port, http_get, received_tiffs, wait_for};
 use common::scratch::Scratch;
 use serde_json::Value;
@@ -39,16 +39,7 @@ fn serve_takes_mail_faxes_it_to_the_virtual_line_and_stops_on_sigterm() {
     )
     .expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    faxgate_ok(&[
-        "user",
-        "add",
-        "--config",
-        &config,
-        "--name",
-        "Alice",
-        "--email",
-        "alice@example.org",
-    ]);
+    add_user(&config, "Alice", "alice@example.org", &[]);
 
     let mut daemon = Daemon::start(&config, scratch.path("serve.log"));
     wait_for(150, "the admin endpoint answering", || {
@@ -214,16 +205,7 @@ fn a_call_in_progress_at_shutdown_is_handed_back_and_sent_after_a_restart() {
     let config = scratch.path("faxgate.toml");
     std::fs::write(&config, config_text(true)).expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    faxgate_ok(&[
-        "user",
-        "add",
-        "--config",
-        &config,
-        "--name",
-        "Alice",
-        "--email",
-        "alice@example.org",
-    ]);
+    add_user(&config, "Alice", "alice@example.org", &[]);
     let mut daemon = Daemon::start(&config, scratch.path("serve1.log"));
     let text = scratch.path("note.txt");
     std::fs::write(&text, "Handed back and sent again.\n").expect("document");

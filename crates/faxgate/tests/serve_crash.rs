@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::cli::{faxgate, faxgate_json, faxgate_ok, page_count};
+use common::cli::{add_user, faxgate, faxgate_json, page_count};
 use common::daemon::{Daemon, free_tcp_port, received_tiffs, wait_for};
 use common::postgres;
 use common::scratch::Scratch;
@@ -175,18 +175,7 @@ fn killed_during_a_call_is_retried_and_reported_once(
     )
     .expect("writing the config");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    faxgate_ok(&[
-        "user",
-        "add",
-        "--config",
-        &config,
-        "--name",
-        "Alice",
-        "--email",
-        SENDER,
-        "--permissions",
-        "email",
-    ]);
+    add_user(&config, "Alice", SENDER, &["--permissions", "email"]);
 
     let daemon = Daemon::start(&config, scratch.path("serve1.log"));
     wait_for(150, "the SMTP intake listening", || {

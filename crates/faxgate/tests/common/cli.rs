@@ -68,3 +68,32 @@ pub fn page_count(tiff: &Path) -> usize {
     let info = faxgate_json(&["tiff", "info", tiff.to_str().expect("utf-8 path")]);
     info.as_array().map_or(0, Vec::len)
 }
+
+/// Works every queued job of `config` with the dry-run line driver (`job work --line
+/// dry`, two channels, until the queue is idle), which dials nobody and records each
+/// call in `record`.
+pub fn work_dry_until_idle(config: &str, record: &Path) {
+    faxgate_ok(&[
+        "job",
+        "work",
+        "--line",
+        "dry",
+        "--channels",
+        "2",
+        "--until-idle",
+        "--record-file",
+        record.to_str().expect("utf-8 path"),
+        "--config",
+        config,
+    ]);
+}
+
+/// Adds a user named `name` with the e-mail address `email` to `config`'s store,
+/// with `extra` options of `faxgate user add`.
+pub fn add_user(config: &str, name: &str, email: &str, extra: &[&str]) {
+    let mut args = vec![
+        "user", "add", "--config", config, "--name", name, "--email", email,
+    ];
+    args.extend_from_slice(extra);
+    faxgate_ok(&args);
+}
