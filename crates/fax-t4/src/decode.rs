@@ -302,7 +302,7 @@ fn decode_row(
         lines.decode_2d(r)
     };
     if decoded.is_ok() && trailer_is_fill_then_eol(r) {
-        page.push_good(lines.current.as_slice());
+        page.push_good(lines.current().as_slice());
         lines.accept();
         *reference_lost = false;
         None
@@ -337,7 +337,7 @@ fn decode_aligned_mh(
             // No EOL to resynchronise on: the rest of the strip is lost.
             return PageEnd::Damaged;
         }
-        page.push_good(lines.current.as_slice());
+        page.push_good(lines.current().as_slice());
         lines.accept();
         r.align_to_byte();
     }
@@ -375,7 +375,7 @@ fn decode_t6(
         if lines.decode_2d(r).is_err() {
             return PageEnd::Damaged;
         }
-        page.push_good(lines.current.as_slice());
+        page.push_good(lines.current().as_slice());
         lines.accept();
     }
 }
@@ -413,10 +413,13 @@ struct LineError;
 /// Decodes single lines into changing-element lists.
 struct LineDecoder {
     width: u32,
-    /// The reference line's changes (all white before the first line), with sentinels.
-    reference: ChangeList,
-    /// The line just decoded, with sentinels.
-    current: ChangeList,
+    /// The reference line's changes (all white before the first line) and the line just
+    /// decoded, with sentinels: `lists[current]` is the latter. The two trade places by
+    /// flipping the index, not by swapping the lists, whose fields the line decoders
+    /// have just written one by one: a block copy of them would wait on each store.
+    lists: [ChangeList; 2],
+    /// Index of the current line's list in `lists`.
+    current: usize,
     /// The 1-D code of a white line (make-up and terminating code of the white run of
     /// the whole width, right-aligned, and its length), when it is short enough for
     /// [`take_white_row`] to peek at with the eleven zeros after it.
@@ -431,32 +434,55 @@ impl LineDecoder {
             .filter(|&(_, len)| len + 11 <= 32);
         LineDecoder {
             width,
-            reference: ChangeList::white(width),
-            current: ChangeList::new(width),
+            lists: [ChangeList::new(width), ChangeList::white(width)],
+            current: 0,
             white_line,
         }
     }
 
     /// Makes the line just decoded the reference for the next.
     fn accept(&mut self) {
-        std::mem::swap(&mut self.reference, &mut self.current);
+        self.current ^= 1;
     }
 
     /// Makes a white line the reference for the next (a white row taken whole).
     fn accept_white(&mut self) {
-        self.reference.clear();
-        self.reference.finish(self.width);
+        let width = self.width;
+        let reference = self.reference_mut();
+        reference.clear();
+        reference.finish(width);
     }
 
     /// Whether the reference line is white: only the sentinels.
     fn reference_is_white(&self) -> bool {
-        self.reference.as_slice().len() == SENTINELS
+        self.reference().as_slice().len() == SENTINELS
     }
 
-    /// Ends a line with the sentinels: enough that b1 and b2 lookups on it as the next
-    /// reference never run past the end (see `decode_2d`).
-    fn finish_line(&mut self) {
-        self.current.finish(self.width);
+    /// The reference line's changes.
+    #[inline(always)]
+    fn reference(&self) -> &ChangeList {
+        &self.lists[self.current ^ 1]
+    }
+
+    fn reference_mut(&mut self) -> &mut ChangeList {
+        &mut self.lists[self.current ^ 1]
+    }
+
+    /// The current line's changes.
+    #[inline(always)]
+    fn current(&self) -> &ChangeList {
+        &self.lists[self.current & 1]
+    }
+
+    /// The reference line's changes and, to write, the current line's.
+    #[inline(always)]
+    fn reference_and_current(&mut self) -> (&ChangeList, &mut ChangeList) {
+        let [first, second] = &mut self.lists;
+        if self.current == 0 {
+            (second, first)
+        } else {
+            (first, second)
+        }
     }
 }
 
@@ -637,8 +663,11 @@ fn lookup_run(r: &BitReader<'_>, white: bool) -> RunEntry {
 /// The rest of a run that began with `first`, already consumed: more make-up codes,
 /// then a terminating one. Leaves the buffer refilled, as [`read_run`] promises.
 ///
-/// The reader goes in and out by value, so that the caller's copy can stay in registers.
-#[inline(never)]
+/// Inlined, with the reader going in and out by value, so that the caller's copy stays
+/// in registers: out of line, the reader would go through memory as a block, loaded
+/// wider than its fields were stored, which stalls (see [`BitReader::copy`]). White runs
+/// of 64 pixels and more, common in text, come this way.
+#[inline(always)]
 fn read_made_up_run<'a>(
     mut r: BitReader<'a>,
     width: u32,
@@ -681,15 +710,15 @@ impl LineDecoder {
     fn decode_1d_with(&mut self, r: &mut BitReader<'_>) -> Result<(), LineError> {
         let width = self.width;
         let mut line = RunDecoder::new();
-        let changes = self.current.buffer_mut();
+        let (reference, current) = self.reference_and_current();
+        let changes = current.buffer_mut();
         // Three codes of at most 13 bits each and the peek after them fit in the 56 bits
         // a refill leaves. Past the end of the data the reader yields zeros, which are
         // no run code, so the loop ends; the overrun check below rejects a line finished
         // on them.
         // A line much like the one before: many changes there, many pairs of short runs
         // here (see `RunDecoder::step_single`).
-        let dense =
-            self.reference.as_slice().len() > (self.width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
+        let dense = reference.as_slice().len() > (width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
         if dense {
             'line: loop {
                 r.refill();
@@ -713,8 +742,8 @@ impl LineDecoder {
         if r.overran() {
             return Err(LineError);
         }
-        self.current.set_len(len);
-        self.finish_line();
+        current.set_len(len);
+        current.finish(width);
         Ok(())
     }
 
@@ -725,7 +754,7 @@ impl LineDecoder {
         // Against a reference line of many short runs (halftone, dithering) the line is
         // coded much the same, and its decoding runs best with other trade-offs.
         let dense =
-            self.reference.as_slice().len() > (self.width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
+            self.reference().as_slice().len() > (self.width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
         let decoded = if dense {
             self.decode_2d_with::<true>(&mut r)
         } else {
@@ -745,8 +774,9 @@ impl LineDecoder {
         r: &mut BitReader<'_>,
     ) -> Result<(), LineError> {
         let width = self.width;
-        let reference = self.reference.as_slice();
-        let changes = self.current.buffer_mut();
+        let (reference, current) = self.reference_and_current();
+        let reference = reference.as_slice();
+        let changes = current.buffer_mut();
         // Changes so far: its parity is the colour of a0 (even: white).
         let mut len = 0usize;
         // a0 starts on the imaginary white pixel left of the row, written as 0 here: no
@@ -828,8 +858,8 @@ impl LineDecoder {
         if r.overran() {
             return Err(LineError);
         }
-        self.current.set_len(len);
-        self.finish_line();
+        current.set_len(len);
+        current.finish(width);
         Ok(())
     }
 }
@@ -868,17 +898,23 @@ fn push_change_from(changes: &mut [u32], len: &mut usize, width: u32, pos: u32, 
 }
 
 /// Accumulates rows and the damage statistics T.30 and TIFF-F need.
+///
+/// The counters that every row updates together (`rows`, `good_rows`) are kept apart
+/// (`repr(C)`, in this order): side by side, the compiler updates them as one 8-byte
+/// vector, and the next row's 8-byte load of them then waits on the 4-byte store of
+/// a row counted alone (white rows, bad rows).
+#[repr(C)]
 struct PageBuilder {
+    rows: u32,
     width: u32,
+    good_rows: u32,
+    bad_run: u32,
+    bad_rows: u32,
+    longest_bad_run: u32,
     stride: usize,
     data: Vec<u8>,
     /// The row being painted; all zero between rows.
     words: Box<RowWords>,
-    rows: u32,
-    good_rows: u32,
-    bad_rows: u32,
-    bad_run: u32,
-    longest_bad_run: u32,
 }
 
 impl PageBuilder {

@@ -221,17 +221,24 @@ impl Painter {
 /// Moves the `touched` words of a row painted by [`paint_words`] into `row` (its packed
 /// bytes, zero outside them) and zeroes those words again, so the next row starts clean.
 /// A fax page is mostly white: most rows touch few words, many none.
+///
+/// One word at a time, with 8-byte loads: the painter has just stored these words one by
+/// one, and a wider (vector) load of two of them could not take its value from the store
+/// buffer, a stall on every row. The bounds check on each row slice keeps the compiler
+/// from vectorising the loop.
 pub(crate) fn take_words(words: &mut RowWords, touched: Range<usize>, row: &mut [u8]) {
-    let row = row.get_mut(touched.start * 8..).unwrap_or_default();
-    let words = words.get_mut(touched).unwrap_or_default();
-    let mut chunks = row.chunks_exact_mut(8);
-    let mut words = words.iter_mut();
-    for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
-        chunk.copy_from_slice(&std::mem::take(word).to_ne_bytes());
-    }
-    let rest = chunks.into_remainder();
-    if let Some(word) = words.next().filter(|_| !rest.is_empty()) {
-        rest.copy_from_slice(&std::mem::take(word).to_ne_bytes()[..rest.len()]);
+    for index in touched {
+        let word = std::mem::take(&mut words[index % ROW_WORDS]).to_ne_bytes();
+        let start = index * 8;
+        match row.get_mut(start..start + 8) {
+            Some(bytes) => bytes.copy_from_slice(&word),
+            None => {
+                // The last word of a row whose length is no multiple of 8.
+                let rest = row.get_mut(start..).unwrap_or_default();
+                let len = rest.len();
+                rest.copy_from_slice(&word[..len]);
+            }
+        }
     }
 }
 
