@@ -286,6 +286,91 @@ fn pdf_pages_scaled_down_or_cut_are_reported() {
     assert_eq!(report["documents"][0]["notes"][0]["percent"], 71);
 }
 
+/// A one-page PDF of `content` on an A4 page, with Helvetica as /F1.
+fn one_page_pdf(content: &str) -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn grey_fill_on_a_page_without_pictures_is_halftoned() {
+    let scratch = Scratch::new("grey-fill");
+    // Text and rules only: drawn one bit per pixel, the same as in grey.
+    let text = scratch.path("text.pdf");
+    fs::write(
+        &text,
+        one_page_pdf("BT /F1 24 Tf 72 700 Td (Text only) Tj ET 2 w 72 650 m 500 650 l S"),
+    )
+    .expect("writes");
+    // No picture either, but grey fills, which poppler's bilevel drawing dithers: the
+    // page is drawn again in grey and gets the clustered-dot halftone.
+    let fill = scratch.path("fill.pdf");
+    fs::write(
+        &fill,
+        one_page_pdf(
+            "BT /F1 24 Tf 72 700 Td (Grey fills) Tj ET \
+             0.85 g 72 400 300 200 re f 0.5 g 72 150 300 200 re f",
+        ),
+    )
+    .expect("writes");
+    let report = scratch.path("report.json");
+    let out = scratch.path("out.tif");
+    let output = Command::new(env!("CARGO_BIN_EXE_faxgate"))
+        .arg("convert")
+        .args([&text, &fill])
+        .arg("-o")
+        .arg(&out)
+        .args(["--compression", "mmr"])
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(report["documents"][0]["notes"], serde_json::json!([]));
+    assert_eq!(
+        report["documents"][1]["notes"],
+        serde_json::json!([{"kind": "halftoned", "page": 1}])
+    );
+    let pages = pages(&out);
+    assert_eq!(pages.len(), 2);
+    // Clustered dots: the two fills code to about 60 KB, where poppler's dispersed
+    // dither of them takes about 340 KB.
+    let sizes = coded_sizes(&out);
+    assert!(sizes[1] < 120_000, "grey fills coded to {} bytes", sizes[1]);
+}
+
 #[test]
 fn standard_resolution_halves_rendered_pages() {
     let scratch = Scratch::new("standard");

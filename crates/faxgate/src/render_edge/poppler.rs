@@ -335,15 +335,15 @@ enum Drawn {
     Screened,
 }
 
-/// `jobs` run on up to as many threads as the machine has cores, results in order.
-/// Each pdftoppm run is a process of its own, so runs of pages of different sizes go
-/// side by side instead of one after the other.
-fn side_by_side<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+/// `jobs` run on up to as many threads as the machine has cores, results in order
+/// (`None` for a job whose thread panicked). Each pdftoppm run is a process of its own,
+/// so runs of pages of different sizes go side by side instead of one after the other.
+fn side_by_side<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<Option<T>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(jobs.len());
     if threads <= 1 {
-        return jobs.iter().map(&work).collect();
+        return jobs.iter().map(|job| Some(work(job))).collect();
     }
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
@@ -365,8 +365,13 @@ fn side_by_side<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> 
             .flat_map(|handle| handle.join().unwrap_or_default())
             .collect()
     });
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
+    let mut ordered: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
+    for (index, result) in results.drain(..) {
+        if let Some(slot) = ordered.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    ordered
 }
 
 /// Lines of a child's log for an error message.
@@ -539,26 +544,39 @@ pub(crate) fn render_pdf(
         .collect();
     let first_runs = runs(&plans);
     let draw = |run: &Run| draw_run(pdftoppm, pdf, run, setup, safety, scratch.path());
+    let lost = || anyhow::anyhow!("rendering the PDF's pages failed unexpectedly");
     let mut drawn: Vec<Drawn> = Vec::with_capacity(plans.len());
     for result in side_by_side(&first_runs, draw) {
-        drawn.append(&mut result?);
+        drawn.append(&mut result.ok_or_else(lost)??);
     }
-    // Pages the bilevel drawing screened, drawn again in grey.
-    let again: Vec<Run> = drawn
+    if drawn.len() != plans.len() {
+        return Err(lost());
+    }
+    // Pages the bilevel drawing screened, drawn again in grey; neighbours of one size
+    // share a run.
+    let mut again: Vec<Run> = Vec::new();
+    for (index, _) in drawn
         .iter()
         .enumerate()
         .filter(|(_, d)| matches!(d, Drawn::Screened))
-        .map(|(index, _)| Run {
-            first: index + 1,
-            count: 1,
-            plan: plans[index].0,
-            mode: Mode::Grey,
-        })
-        .collect();
+    {
+        let plan = plans[index].0;
+        match again.last_mut() {
+            Some(run) if run.first + run.count == index + 1 && run.plan == plan => run.count += 1,
+            _ => again.push(Run {
+                first: index + 1,
+                count: 1,
+                plan,
+                mode: Mode::Grey,
+            }),
+        }
+    }
     for (run, result) in again.iter().zip(side_by_side(&again, draw)) {
-        let mut redrawn = result?;
-        if let (Some(slot), Some(page)) = (drawn.get_mut(run.first - 1), redrawn.pop()) {
-            *slot = page;
+        let redrawn = result.ok_or_else(lost)??;
+        for (offset, page) in redrawn.into_iter().enumerate() {
+            if let Some(slot) = drawn.get_mut(run.first - 1 + offset) {
+                *slot = page;
+            }
         }
     }
 
@@ -642,8 +660,12 @@ mod tests {
                 (5, 1, Mode::Mono)
             ]
         );
-        let squares: Vec<usize> = side_by_side(&[1usize, 2, 3, 4, 5, 6, 7], |n| n * n);
-        assert_eq!(squares, [1, 4, 9, 16, 25, 36, 49]);
+        let squares: Vec<Option<usize>> = side_by_side(&[1usize, 2, 3, 4, 5, 6, 7], |n| n * n);
+        assert_eq!(
+            squares,
+            [1, 4, 9, 16, 25, 36, 49].map(Some),
+            "in order, whichever thread ran them"
+        );
     }
 
     #[test]
