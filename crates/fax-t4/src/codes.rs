@@ -334,17 +334,40 @@ pub(crate) const FAST_LOOKUP_BITS: u32 = 9;
 /// The first-level table: the full table's entry where the code fits in [`FAST_LOOKUP_BITS`], else
 /// [`RunEntry::LONGER`].
 const fn fast_table(full: &[RunEntry], full_bits: u32) -> [RunEntry; 1 << FAST_LOOKUP_BITS] {
-    let mut table = [RunEntry::LONGER; 1 << FAST_LOOKUP_BITS];
+    first_level::<{ 1 << FAST_LOOKUP_BITS }>(full, full_bits, FAST_LOOKUP_BITS)
+}
+
+/// A first-level table of `bits` bits (N = 2^bits entries) from a full one.
+const fn first_level<const N: usize>(
+    full: &[RunEntry],
+    full_bits: u32,
+    bits: u32,
+) -> [RunEntry; N] {
+    let mut table = [RunEntry::LONGER; N];
     let mut i = 0;
-    while i < table.len() {
-        let entry = full[i << (full_bits - FAST_LOOKUP_BITS)];
-        if entry.kind() != KIND_INVALID && entry.code_len() <= FAST_LOOKUP_BITS {
+    while i < N {
+        let entry = full[i << (full_bits - bits)];
+        if entry.kind() != KIND_INVALID && entry.code_len() <= bits {
             table[i] = entry;
         }
         i += 1;
     }
     table
 }
+
+/// Bits of the first look-up of a 1-D line read one code at a time: one more than
+/// [`FAST_LOOKUP_BITS`] takes in black runs up to 18 and make-up 64 (4 KiB per colour),
+/// which text has on many lines and which would otherwise go on to the full table
+/// through a mispredicted branch.
+pub(crate) const SINGLE_LOOKUP_BITS: u32 = 10;
+
+/// First-level white-run table for 1-D lines, indexed by the next
+/// [`SINGLE_LOOKUP_BITS`] bits.
+pub(crate) static WHITE_RUNS_SINGLE: [RunEntry; 1 << SINGLE_LOOKUP_BITS] =
+    first_level::<{ 1 << SINGLE_LOOKUP_BITS }>(&WHITE_RUNS, WHITE_LOOKUP_BITS, SINGLE_LOOKUP_BITS);
+/// First-level black-run table for 1-D lines, as [`WHITE_RUNS_SINGLE`].
+pub(crate) static BLACK_RUNS_SINGLE: [RunEntry; 1 << SINGLE_LOOKUP_BITS] =
+    first_level::<{ 1 << SINGLE_LOOKUP_BITS }>(&BLACK_RUNS, BLACK_LOOKUP_BITS, SINGLE_LOOKUP_BITS);
 
 /// First-level white-run table, indexed by the next [`FAST_LOOKUP_BITS`] bits.
 pub(crate) static WHITE_RUNS_FAST: [RunEntry; 1 << FAST_LOOKUP_BITS] = fast_table(
@@ -652,6 +675,30 @@ mod tests {
             // Every code of 8 bits or fewer is in the first level.
             assert!(fast.iter().filter(|e| !e.is_longer()).count() > 200);
         }
+    }
+
+    #[test]
+    fn one_code_tables_agree_with_the_full_ones() {
+        for (single, full, bits) in [
+            (&WHITE_RUNS_SINGLE, &WHITE_RUNS[..], WHITE_LOOKUP_BITS),
+            (&BLACK_RUNS_SINGLE, &BLACK_RUNS[..], BLACK_LOOKUP_BITS),
+        ] {
+            for (index, entry) in full.iter().enumerate() {
+                let first = single[index >> (bits - SINGLE_LOOKUP_BITS)];
+                if first.is_longer() {
+                    assert!(
+                        entry.code_len() > SINGLE_LOOKUP_BITS || !is_run(*entry),
+                        "index {index:#x}"
+                    );
+                } else {
+                    assert_eq!(first, *entry, "index {index:#x}");
+                }
+            }
+        }
+    }
+
+    fn is_run(entry: RunEntry) -> bool {
+        entry.is_terminating() || entry.is_makeup()
     }
 
     #[test]

@@ -3,9 +3,10 @@
 use crate::bitmap::{MAX_WIDTH, stride_for};
 use crate::bits::BitReader;
 use crate::codes::{
-    BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, EOL, FAST_LOOKUP_BITS, MODE_LOOKUP_BITS, MODES,
-    PAIR_LOOKUP_BITS, RUN_PAIRS, RunEntry, RunPair, WHITE_LOOKUP_BITS, WHITE_RUN_CODES, WHITE_RUNS,
-    WHITE_RUNS_FAST, pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
+    BLACK_LOOKUP_BITS, BLACK_RUNS, BLACK_RUNS_FAST, BLACK_RUNS_SINGLE, EOL, FAST_LOOKUP_BITS,
+    MODE_LOOKUP_BITS, MODES, PAIR_LOOKUP_BITS, RUN_PAIRS, RunEntry, RunPair, SINGLE_LOOKUP_BITS,
+    WHITE_LOOKUP_BITS, WHITE_RUN_CODES, WHITE_RUNS, WHITE_RUNS_FAST, WHITE_RUNS_SINGLE,
+    pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
 };
 use crate::runs::{
     ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, SENTINELS, paint_words,
@@ -356,10 +357,16 @@ fn decode_t6(
         if page.rows >= row_cap {
             return end_at_cap;
         }
-        if r.peek(24) == EOFB && r.remaining() >= 24 {
-            return PageEnd::Eofb;
-        }
-        if lines.reference_is_white() {
+        // Every mode code has a 1 bit among its first seven; EOFB and the zeros past the
+        // end of the data have none. So one peek tells a line from the page's end.
+        if r.peek(7) == 0 {
+            if r.peek(24) == EOFB && r.remaining() >= 24 {
+                return PageEnd::Eofb;
+            }
+            if r.count_zeros() >= r.remaining() {
+                return PageEnd::EndOfData;
+            }
+        } else if lines.reference_is_white() {
             // Against a white reference a white row is V0, one 1 bit: a blank stretch of
             // the page is a string of ones, taken at once (up to 32 rows).
             let white_rows = (!r.peek(32)).leading_zeros().min(row_cap - page.rows);
@@ -368,9 +375,6 @@ fn decode_t6(
                 page.push_white(white_rows);
                 continue;
             }
-        }
-        if r.count_zeros() >= r.remaining() {
-            return PageEnd::EndOfData;
         }
         if lines.decode_2d(r).is_err() {
             return PageEnd::Damaged;
@@ -486,6 +490,10 @@ impl LineDecoder {
     }
 }
 
+/// A 1-D line after a line with more changes than one per this many pixels is read a
+/// pair of codes per look-up (see [`RunDecoder::step_single`]).
+const PAIRED_ROW_PIXELS_PER_CHANGE: u32 = 24;
+
 /// Decodes a one-dimensional line a pair of code words at a time ([`RUN_PAIRS`]), with
 /// no branch on what each word is: a terminating code ends a run (the colour flips and
 /// its end is a change), a make-up code only moves on. Which of the two comes next
@@ -552,11 +560,11 @@ impl RunDecoder {
         // The colour picks the table as a pointer, off the path from one look-up to the
         // next: that path is only load, shift of the buffer, shift for the index.
         let table = if self.colour == 0 {
-            &WHITE_RUNS_FAST
+            &WHITE_RUNS_SINGLE
         } else {
-            &BLACK_RUNS_FAST
+            &BLACK_RUNS_SINGLE
         };
-        let mut entry = table[r.peek(FAST_LOOKUP_BITS) as usize];
+        let mut entry = table[r.peek(SINGLE_LOOKUP_BITS) as usize];
         // A branch, mispredicted about once a line on text with long black runs; a
         // select instead (both look-ups every time) costs more, since it lengthens the
         // path from one look-up to the next on every code.
@@ -718,7 +726,7 @@ impl LineDecoder {
         // on them.
         // A line much like the one before: many changes there, many pairs of short runs
         // here (see `RunDecoder::step_single`).
-        let dense = reference.as_slice().len() > (width / DENSE_ROW_PIXELS_PER_CHANGE) as usize;
+        let dense = reference.as_slice().len() > (width / PAIRED_ROW_PIXELS_PER_CHANGE) as usize;
         if dense {
             'line: loop {
                 r.refill();
