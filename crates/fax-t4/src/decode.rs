@@ -720,17 +720,18 @@ impl LineDecoder {
         let mut line = RunDecoder::new();
         let (reference, current) = self.reference_and_current();
         let changes = current.buffer_mut();
-        // Three codes of at most 13 bits each and the peek after them fit in the 56 bits
-        // a refill leaves. Past the end of the data the reader yields zeros, which are
-        // no run code, so the loop ends; the overrun check below rejects a line finished
-        // on them.
+        // A step takes at most 13 bits and peeks at most 13: four steps fit in the 56
+        // bits a refill leaves. Text lines refill every three, which measures faster
+        // there (a line often ends before the fourth). Past the end of the data the
+        // reader yields zeros, which are no run code, so the loop ends; the overrun
+        // check below rejects a line finished on them.
         // A line much like the one before: many changes there, many pairs of short runs
         // here (see `RunDecoder::step_single`).
         let dense = reference.as_slice().len() > (width / PAIRED_ROW_PIXELS_PER_CHANGE) as usize;
         if dense {
             'line: loop {
                 r.refill();
-                for _ in 0..3 {
+                for _ in 0..4 {
                     if line.step_pair(r, changes, width) {
                         break 'line;
                     }
