@@ -250,19 +250,46 @@ fn put_run(out: &mut BitWriter, mut run: u32, white: bool) {
     out.put(code.code(), code.len());
 }
 
-/// One-dimensional coding: alternating white and black runs, starting with white.
+/// One-dimensional coding: alternating white and black runs, starting with white, taken
+/// a white and a black run at a time (see [`put_run_pair`]).
 fn code_1d(out: &mut BitWriter, changes: &[u32], width: u32) {
     let mut pos = 0u32;
-    let mut white = true;
-    for &change in changes {
-        let change = change.min(width);
-        put_run(out, change - pos, white);
-        if change >= width {
-            break;
+    for pair in changes.chunks(2) {
+        let white_end = pair[0].min(width);
+        let Some(&black_end) = pair.get(1).filter(|_| white_end < width) else {
+            // The line ends on a white run (or the list does, which a finished one never
+            // does before `width`).
+            put_run(out, white_end - pos, true);
+            return;
+        };
+        let black_end = black_end.min(width);
+        put_run_pair(out, white_end - pos, black_end - white_end);
+        if black_end >= width {
+            return;
         }
-        pos = change;
-        white = !white;
+        pos = black_end;
     }
+}
+
+/// Codes a white run and the black run after it. When both codes fit in one 32-bit word
+/// they go out as one: the writer's work per code word is a chain of dependent steps, and
+/// a page of short runs (dithering, halftone) is mostly such pairs.
+#[inline(always)]
+fn put_run_pair(out: &mut BitWriter, white: u32, black: u32) {
+    if white <= MAX_RUN_CODE && black <= MAX_RUN_CODE {
+        let (first, second) = (
+            WHITE_RUN_CODES[white as usize],
+            BLACK_RUN_CODES[black as usize],
+        );
+        let len = first.len() + second.len();
+        if len <= 32 {
+            // `first.len() >= 2`, so the shift stays below 32.
+            out.put(first.code() << second.len() | second.code(), len);
+            return;
+        }
+    }
+    put_run(out, white, true);
+    put_run(out, black, false);
 }
 
 /// Two-dimensional coding of `current` against `reference` (T.4 §4.2.1.3): pass,

@@ -267,3 +267,35 @@ fn blank_rows_taken_whole_stop_at_the_row_count_and_the_limit() {
         assert_eq!(decode(&coded, &options).expect("decodes").bitmap, page);
     }
 }
+
+#[test]
+fn run_pairs_too_long_for_one_code_word_round_trip() {
+    // 1-D coding writes a white and a black run as one code word when both fit in 32
+    // bits; longer pairs, and runs past the longest single code (2623 pixels, coded
+    // with extra make-up codes), go out one by one.
+    let width = 8192;
+    let mut page = Bitmap::new(width, 6, Resolution::FINE).expect("size");
+    let rows: [&[(u32, u32)]; 6] = [
+        &[(5000, 8000)],
+        &[(0, 3000), (3001, 3002)],
+        &[(2623, 5247), (8000, 8192)],
+        &[(1, 2), (2624, 2625), (2687, 8191)],
+        &[(60, 124), (2000, 4600)],
+        &[],
+    ];
+    for (y, spans) in rows.iter().enumerate() {
+        for &(start, end) in spans.iter() {
+            for x in start..end {
+                page.set(x, y as u32, true);
+            }
+        }
+    }
+    for scheme in [Scheme::Mh, Scheme::Mr { k: KFactor::K2 }] {
+        let coded = encode(&page, &EncodeOptions::tiff(scheme));
+        let mut options = DecodeOptions::new(scheme, width);
+        options.rows = Some(page.height());
+        let decoded = decode(&coded, &options).expect("decodes");
+        assert_eq!(decoded.bitmap, page, "{scheme:?}");
+        assert_eq!(decoded.bad_rows, 0, "{scheme:?}");
+    }
+}
