@@ -222,12 +222,20 @@ impl Painter {
 /// bytes, zero outside them) and zeroes those words again, so the next row starts clean.
 /// A fax page is mostly white: most rows touch few words, many none.
 ///
-/// One word at a time, with 8-byte loads: the painter has just stored these words one by
-/// one, and a wider (vector) load of two of them could not take its value from the store
-/// buffer, a stall on every row. The bounds check on each row slice keeps the compiler
-/// from vectorising the loop.
+/// The last two words go one at a time, with 8-byte loads: the painter has just stored
+/// them one by one, and a wider (vector) load spanning them could not take its value
+/// from the store buffer, a stall on every row. Words before them were stored long
+/// enough ago to be read in bulk.
 pub(crate) fn take_words(words: &mut RowWords, touched: Range<usize>, row: &mut [u8]) {
-    for index in touched {
+    let recent = touched.end.saturating_sub(2).max(touched.start);
+    let bulk = words.get_mut(touched.start..recent).unwrap_or_default();
+    let bulk_row = row.get_mut(touched.start * 8..).unwrap_or_default();
+    for (bytes, word) in bulk_row.chunks_exact_mut(8).zip(bulk.iter_mut()) {
+        bytes.copy_from_slice(&std::mem::take(word).to_ne_bytes());
+    }
+    // The row is at least as long as the bulk words (only the last word of a row can
+    // be short), so the bulk loop took them all.
+    for index in recent..touched.end {
         let word = std::mem::take(&mut words[index % ROW_WORDS]).to_ne_bytes();
         let start = index * 8;
         match row.get_mut(start..start + 8) {
