@@ -583,15 +583,22 @@ mod tests {
         assert!(entries[0].request.is_some());
     }
 
-    /// Log lines captured as JSON, one object each.
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    std::thread_local! {
+        /// The JSON log lines of this thread while it captures them.
+        static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> =
+            const { std::cell::RefCell::new(None) };
+    }
 
-    impl std::io::Write for Captured {
+    /// Writes a log line to this thread's capture, if it has one.
+    struct ThreadCapture;
+
+    impl std::io::Write for ThreadCapture {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut captured) = self.0.lock() {
-                captured.extend_from_slice(bytes);
-            }
+            CAPTURED.with(|captured| {
+                if let Some(captured) = captured.borrow_mut().as_mut() {
+                    captured.extend_from_slice(bytes);
+                }
+            });
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -599,14 +606,31 @@ mod tests {
         }
     }
 
-    impl Captured {
-        fn events(&self) -> Vec<serde_json::Value> {
-            let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-                .collect()
-        }
+    /// Starts capturing this thread's events as JSON lines. The subscriber is the
+    /// process's global one, installed once: a subscriber set per thread misses events
+    /// whose callsites other tests' threads registered first (tracing caches whether a
+    /// callsite is of interest, process-wide).
+    fn capture_logs() {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_writer(|| ThreadCapture)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    }
+
+    /// The events this thread captured, one JSON object each.
+    fn captured_events() -> Vec<serde_json::Value> {
+        let bytes = CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default());
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+            .collect()
     }
 
     /// Every event logged while a message is taken in carries the `mail` span: the
@@ -617,17 +641,7 @@ mod tests {
         let (pipeline, _dir) = pipeline("span").await;
         let stats = std::sync::Arc::new(crate::serve::Stats::default());
         let pipeline = pipeline.counting(stats.clone());
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer({
-                let captured = captured.clone();
-                move || captured.clone()
-            })
-            .finish();
-        let _logging = tracing::subscriber::set_default(subscriber);
+        capture_logs();
 
         let accepted = mail("li@example.com", "86-755-83235170", "");
         pipeline
@@ -649,7 +663,7 @@ mod tests {
             .await
             .expect("delivered");
 
-        let events = captured.events();
+        let events = captured_events();
         let request = pipeline
             .store
             .intake_entries(None)

@@ -99,6 +99,9 @@ pub struct StatusArgs {
 #[derive(Debug, Default)]
 pub struct Stats {
     inner: Mutex<Counters>,
+    /// Signalled when a request is made in this process, so the worker claims it
+    /// without waiting for its next poll.
+    requests_made: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -160,6 +163,13 @@ impl Stats {
     /// A fax request from `source` was made (stored with its deliveries).
     pub fn request_made(&self, source: &str) {
         self.with(|c| *c.requests.entry(source.to_owned()).or_default() += 1);
+        // Kept as a permit when the worker is busy: it then claims once more.
+        self.requests_made.notify_one();
+    }
+
+    /// Returns when a request is made after (or, unclaimed, before) the call.
+    pub async fn new_request(&self) {
+        self.requests_made.notified().await;
     }
 
     /// The `intake` ("smtp", "mailbox") took a message in with this verdict
@@ -867,6 +877,18 @@ mod tests {
                 "faxgate_messages_total{intake=\"smtp\",verdict=\"unauthorized\"} 1",
             ]
         );
+    }
+
+    /// A request made while the worker was busy is not lost: its next wait for new
+    /// requests returns at once.
+    #[tokio::test]
+    async fn a_request_made_wakes_the_worker() {
+        let stats = Stats::default();
+        stats.request_made("email");
+        // A guard against a hang, not a measurement: a stored wake-up returns at once.
+        tokio::time::timeout(Duration::from_secs(60), stats.new_request())
+            .await
+            .expect("woken by the request");
     }
 
     /// A daemon that has made no request yet still shows both sources at zero, so a

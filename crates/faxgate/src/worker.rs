@@ -391,6 +391,9 @@ pub async fn serve(
                     ended(&stats, &mut lines, done);
                 }
                 _ = shutdown.changed() => {}
+                // A request the intake just made is claimed at once; the poll finds
+                // those of other processes (`faxgate send`, other nodes) and retries.
+                () = stats.new_request() => {}
                 () = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
         }
