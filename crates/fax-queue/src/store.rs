@@ -32,6 +32,37 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_outgoing_mail.sql")),
 ];
 
+/// How long a SQLite connection waits for another connection's lock before failing
+/// with "database is locked" (milliseconds, as the pragma takes it).
+const SQLITE_BUSY_TIMEOUT_PRAGMA: &str = "PRAGMA busy_timeout = 30000";
+
+/// Puts a SQLite file into WAL mode unless it is already: persistent in the file, so
+/// readers no longer block the writer and a commit is one append to the log. Only the
+/// first open of a new file changes the mode; every later open just reads it.
+///
+/// Durability: `synchronous` stays at SQLite's default (FULL), so each commit is
+/// synced to disk before it returns. A queued job or a recorded attempt then survives
+/// not only the daemon being killed (which WAL alone covers) but a power cut too, at
+/// the price of one sync per commit.
+async fn ensure_wal(pool: &AnyPool) -> Result<(), Error> {
+    let mut conn = pool.acquire().await?;
+    // A connection learns the file's mode when it first reads it; asked before that,
+    // `PRAGMA journal_mode` reports the default. Reading the schema settles it.
+    sqlx::query("SELECT COUNT(*) FROM sqlite_master")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -187,14 +218,28 @@ impl Store {
                 Backend::Postgres => 8,
             })
             .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // The driver's default wait for another connection's write
+                        // lock is 5 s, and a lock held longer fails the call outright
+                        // with "database is locked" (the daemon's lease renewal
+                        // included). On a loaded machine a writer can hold the lock
+                        // that long without being stuck: starved of CPU between its
+                        // statements, or in a commit's disk sync behind other
+                        // processes' writes. Wait far longer, so that only a writer
+                        // that really hangs makes others give up.
+                        sqlx::query(SQLITE_BUSY_TIMEOUT_PRAGMA)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         if backend == Backend::Sqlite {
-            // Persistent in the file: readers no longer block the writer, and a commit
-            // is one append to the log.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .fetch_optional(&pool)
-                .await?;
+            ensure_wal(&pool).await?;
         }
         let store = Store {
             pool,
@@ -259,7 +304,14 @@ impl Store {
             .collect()
     }
 
+    /// Brings the schema up to date. Every process that opens the store runs this,
+    /// command-line readers included, so the common case (nothing to do) is settled
+    /// by a plain read: on SQLite a write transaction here would make each
+    /// `faxgate job list` queue behind (and hold up) the daemon's writers.
     async fn migrate(&self) -> Result<(), Error> {
+        if self.schema_is_current().await? {
+            return Ok(());
+        }
         let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             // Two nodes starting at once must not both create the tables; the lock ends
@@ -302,6 +354,37 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether every known schema version is applied and none newer is, read without
+    /// taking a write lock. A store that has no version table yet is not current.
+    async fn schema_is_current(&self) -> Result<bool, Error> {
+        let table = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                 AND name = 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
+        };
+        let tables: i64 = sqlx::query(table).fetch_one(&self.pool).await?.try_get(0)?;
+        if tables == 0 {
+            return Ok(false);
+        }
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        // Anything else (a version missing, or one this program does not know) goes
+        // through the locked path, which applies or refuses it.
+        Ok(applied.len() == MIGRATIONS.len()
+            && MIGRATIONS
+                .iter()
+                .all(|(version, _)| applied.contains(version)))
     }
 
     /// The schema as the database reports it: `table.column` per line, sorted, with a
