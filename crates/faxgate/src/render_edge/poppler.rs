@@ -1,5 +1,6 @@
 //! PDF pages rasterized by poppler: `pdfinfo` for the page sizes and `pdfimages -list`
-//! for the pages with pictures (side by side), then `pdftoppm` for the pixels.
+//! for the pages with pictures (side by side; not run on a file with no image
+//! dictionary in it), then `pdftoppm` for the pixels.
 //!
 //! Each page is rendered at the resolution that makes it fit the fax page exactly (so
 //! nothing is resampled afterwards and text stays as crisp as the rasterizer drew it),
@@ -289,6 +290,42 @@ fn parse_pdfimages(text: &str) -> Vec<usize> {
     pages
 }
 
+/// Whether the PDF may hold pictures: an image dictionary (`/Image`, also found in
+/// `/ImageMask`) in plain view, or object streams (`/ObjStm`) that could hide one. A
+/// file with neither has none to ask `pdfimages` about, which saves its run on text-only
+/// documents. Unreadable is "may".
+fn may_show_pictures(pdf: &Path) -> bool {
+    use std::io::Read;
+    const NEEDLES: [&[u8]; 2] = [b"/Image", b"/ObjStm"];
+    let Ok(mut file) = std::fs::File::open(pdf) else {
+        return true;
+    };
+    // Each block is searched with the end of the one before, for a word cut in two.
+    const CARRY: usize = 8;
+    let mut buffer = vec![0u8; CARRY + (1 << 16)];
+    let mut kept = 0;
+    loop {
+        let read = match file.read(&mut buffer[kept..]) {
+            Ok(0) => return false,
+            Ok(read) => read,
+            Err(_) => return true,
+        };
+        let window = &buffer[..kept + read];
+        let found = window.iter().enumerate().any(|(at, &byte)| {
+            byte == b'/'
+                && NEEDLES
+                    .iter()
+                    .any(|needle| window[at..].starts_with(needle))
+        });
+        if found {
+            return true;
+        }
+        let tail = window.len().saturating_sub(CARRY);
+        kept = window.len() - tail;
+        buffer.copy_within(tail..tail + kept, 0);
+    }
+}
+
 /// How pdftoppm draws a run of pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -504,6 +541,11 @@ pub(crate) fn render_pdf(
     // Both read the whole file; side by side they cost the time of one.
     let (info, images) = std::thread::scope(|scope| {
         let images = scope.spawn(|| {
+            if !may_show_pictures(pdf) {
+                // Nothing to find: every page starts bilevel (and a page that turns out
+                // screened after all is drawn again in grey).
+                return Some(Vec::new());
+            }
             if !pdfimages.is_file() {
                 return None;
             }
@@ -621,6 +663,27 @@ mod tests {
                5     3 image      16    16  gray    1   8  image  no        10  0    72    72 32B 100%\n";
         assert_eq!(parse_pdfimages(text), vec![2, 5]);
         assert!(parse_pdfimages("Syntax Error: junk\n").is_empty());
+    }
+
+    #[test]
+    fn pictures_are_looked_for_only_where_a_dictionary_may_say_so() {
+        let dir = ScratchDir::new("pictures-test").expect("scratch");
+        let write = |name: &str, data: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, data).expect("writes");
+            path
+        };
+        // A needle cut by a 64 KiB block boundary is still found.
+        let mut long = vec![b' '; (1 << 16) - 3];
+        long.extend(b"/Subtype /Image >>");
+        assert!(may_show_pictures(&write("cut.pdf", &long)));
+        assert!(may_show_pictures(&write(
+            "objstm.pdf",
+            b"<< /Type /ObjStm /N 3 >>"
+        )));
+        assert!(may_show_pictures(&write("mask.pdf", b"/ImageMask true")));
+        assert!(!may_show_pictures(&write("text.pdf", &vec![b'x'; 200_000])));
+        assert!(may_show_pictures(&dir.path().join("missing.pdf")));
     }
 
     #[test]
