@@ -9,8 +9,7 @@ use crate::codes::{
     pair_code_ends_run, pair_code_goes_on_bit, pair_code_run,
 };
 use crate::runs::{
-    ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_WORDS, RowWords, SENTINELS, paint_words,
-    take_words,
+    ChangeList, DENSE_ROW_PIXELS_PER_CHANGE, ROW_SPAN, SENTINELS, paint_words, row_words,
 };
 use crate::{Bitmap, Error, Resolution, Scheme};
 
@@ -155,11 +154,12 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<DecodedPage, Error
             reason: "no row could be decoded",
         });
     }
-    let bitmap = Bitmap::from_packed(width, page.rows, options.resolution, page.data)?;
+    let (bad_rows, longest_bad_run, rows) = (page.bad_rows, page.longest_bad_run, page.rows);
+    let bitmap = Bitmap::from_packed(width, rows, options.resolution, page.into_data())?;
     Ok(DecodedPage {
         bitmap,
-        bad_rows: page.bad_rows,
-        longest_bad_run: page.longest_bad_run,
+        bad_rows,
+        longest_bad_run,
         end,
     })
 }
@@ -921,9 +921,9 @@ struct PageBuilder {
     bad_rows: u32,
     longest_bad_run: u32,
     stride: usize,
+    /// The rows so far, then zeros to at least [`ROW_SPAN`] bytes past the last row's
+    /// start, so that a row is painted in place, word by word (see [`row_words`]).
     data: Vec<u8>,
-    /// The row being painted; all zero between rows.
-    words: Box<RowWords>,
 }
 
 impl PageBuilder {
@@ -933,7 +933,7 @@ impl PageBuilder {
             // The page a container promises (already bounded by the limits) is built
             // anyway, if only from white missing rows: zeroed in one go, its rows need
             // no clearing one by one, and white ones no writing at all.
-            Some(len) => vec![0; len],
+            Some(len) => vec![0; len + ROW_SPAN],
             // Room for a typical fine-resolution A4 page.
             None => Vec::with_capacity(stride * 2400),
         };
@@ -941,7 +941,6 @@ impl PageBuilder {
             width,
             stride,
             data,
-            words: Box::new([0; ROW_WORDS]),
             rows: 0,
             good_rows: 0,
             bad_rows: 0,
@@ -953,10 +952,16 @@ impl PageBuilder {
     /// Adds a white row and returns where it starts.
     fn add_row(&mut self) -> usize {
         let start = self.rows as usize * self.stride;
-        if self.data.len() < start + self.stride {
-            self.data.resize(start + self.stride, 0);
+        if self.data.len() < start + ROW_SPAN {
+            self.data.resize(start + ROW_SPAN, 0);
         }
         start
+    }
+
+    /// The packed rows, without the slack after them.
+    fn into_data(mut self) -> Vec<u8> {
+        self.data.truncate(self.rows as usize * self.stride);
+        self.data
     }
 
     /// `count` good white rows.
@@ -970,9 +975,10 @@ impl PageBuilder {
     }
 
     fn push_good(&mut self, changes: &[u32]) {
-        let touched = paint_words(changes, self.width, &mut self.words);
         let start = self.add_row();
-        take_words(&mut self.words, touched, &mut self.data[start..]);
+        if let Some(words) = row_words(&mut self.data, start) {
+            paint_words(changes, self.width, words);
+        }
         self.rows += 1;
         self.good_rows += 1;
         self.bad_run = 0;

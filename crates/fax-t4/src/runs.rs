@@ -6,8 +6,6 @@
 //! with [`SENTINELS`] copies of `width`, so the 2-D coders can look up b1 and b2 (and
 //! step past them) without running off the end.
 
-use std::ops::Range;
-
 /// How many `width` entries end a change list.
 pub(crate) const SENTINELS: usize = 4;
 
@@ -117,28 +115,45 @@ fn push_transitions(mut transitions: u64, base: u32, width: u32, out: &mut Chang
 /// 64-pixel words in the widest row ([`crate::bitmap::MAX_WIDTH`]).
 pub(crate) const ROW_WORDS: usize = crate::bitmap::MAX_WIDTH.div_ceil(64) as usize;
 
-/// A row as 64-bit words, sized for the widest row so that word indices masked to it
-/// need no bounds check. Each word holds eight of the row's bytes in memory order (a
-/// big-endian value), so that moving them into a packed row is a plain copy.
-pub(crate) type RowWords = [u64; ROW_WORDS];
+/// Eight of a row's packed bytes, in memory order (a big-endian value).
+pub(crate) type RowWord = [u8; 8];
+
+/// A row as 64-bit words, as many as the widest row has, so that word indices masked to
+/// it need no bounds check. A row of `width` pixels uses the first `width.div_ceil(64)`;
+/// bytes past its own are only ever written with zeros (no pixel lies there).
+pub(crate) type RowWords = [RowWord; ROW_WORDS];
+
+/// Bytes [`row_words`] takes from a row's start: a page painted row after row in one
+/// buffer needs this much room from the start of its last row.
+pub(crate) const ROW_SPAN: usize = ROW_WORDS * 8;
+
+/// The words of the row that starts at `row` in `data`, which must hold [`ROW_SPAN`]
+/// bytes from there; `None` if it does not.
+pub(crate) fn row_words(data: &mut [u8], row: usize) -> Option<&mut RowWords> {
+    data.get_mut(row..row + ROW_SPAN)?
+        .as_chunks_mut::<8>()
+        .0
+        .try_into()
+        .ok()
+}
 
 /// Paints a row from its changing elements (sentinels allowed) into `words`, all zero on
-/// entry (see [`take_words`]). Positions are clamped to `width`. Returns the words that
-/// may have been written; all others are still zero.
-pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) -> Range<usize> {
-    let Some(first) = changes.first().filter(|&&change| change < width) else {
+/// entry. Positions are clamped to `width`, and pixels past it stay zero.
+///
+/// The words are those of the page's own row ([`row_words`]): painted in place, a row
+/// needs no move from a scratch row, nor that row cleared again.
+pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) {
+    if changes.first().is_none_or(|&change| change >= width) {
         // A white row.
-        return 0..0;
-    };
-    let first = (first / 64) as usize;
+        return;
+    }
     // Rows of many short runs (halftone, dithering) rarely cross a word boundary within
     // a span, which a branch then predicts well; on text they cross as the edges fall.
-    let last = if changes.len() > (width / DENSE_ROW_PIXELS_PER_CHANGE) as usize {
-        paint_spans::<true>(changes, width, words)
+    if changes.len() > (width / DENSE_ROW_PIXELS_PER_CHANGE) as usize {
+        paint_spans::<true>(changes, width, words);
     } else {
-        paint_spans::<false>(changes, width, words)
-    };
-    first.min(last)..last + 1
+        paint_spans::<false>(changes, width, words);
+    }
 }
 
 /// A row with more changes than one per this many pixels is painted as dense (see
@@ -146,15 +161,15 @@ pub(crate) fn paint_words(changes: &[u32], width: u32, words: &mut RowWords) -> 
 /// per 50.
 pub(crate) const DENSE_ROW_PIXELS_PER_CHANGE: u32 = 6;
 
-/// [`paint_words`] for a `DENSE` row or not; returns the index of the last word written.
+/// [`paint_words`] for a `DENSE` row or not.
 #[inline(always)]
-fn paint_spans<const DENSE: bool>(changes: &[u32], width: u32, words: &mut RowWords) -> usize {
+fn paint_spans<const DENSE: bool>(changes: &[u32], width: u32, words: &mut RowWords) {
     let mut painter = Painter::new();
     let mut pairs = changes.chunks_exact(2);
     for pair in pairs.by_ref() {
         let (start, end) = (pair[0], pair[1].min(width));
         if start >= width {
-            return painter.word;
+            return;
         }
         painter.span::<DENSE>(words, start, end);
     }
@@ -162,7 +177,6 @@ fn paint_spans<const DENSE: bool>(changes: &[u32], width: u32, words: &mut RowWo
         // An odd list: black runs to the end of the row.
         painter.span::<DENSE>(words, *start, width);
     }
-    painter.word
 }
 
 /// Sets spans, left to right, in a zeroed row of words: most runs on a page fit in one.
@@ -182,8 +196,8 @@ impl Painter {
         Painter { word: 0, acc: 0 }
     }
 
-    /// Sets pixels [start, end) (below [`crate::bitmap::MAX_WIDTH`]); spans come in
-    /// increasing order and do not overlap.
+    /// Sets pixels [start, end) (below [`crate::bitmap::MAX_WIDTH`]); spans come in increasing order
+    /// and do not overlap.
     #[inline(always)]
     fn span<const DENSE: bool>(&mut self, words: &mut RowWords, start: u32, end: u32) {
         if start >= end {
@@ -199,7 +213,7 @@ impl Painter {
         if DENSE && first == last {
             self.acc = acc | (head & tail);
             self.word = last;
-            words[last] = self.acc.to_be();
+            words[last] = self.acc.to_be_bytes();
             return;
         }
         // Whether the span crosses into a later word depends on where the picture's
@@ -207,46 +221,14 @@ impl Painter {
         // way (the same word twice when it does not cross).
         let crosses = first != last;
         let first_word = acc | if crosses { head } else { head & tail };
-        words[first] = first_word.to_be();
+        words[first] = first_word.to_be_bytes();
         // Only spans of more than 64 pixels have whole words between their ends.
         for word in words.iter_mut().take(last).skip(first + 1) {
-            *word = u64::MAX;
+            *word = [0xff; 8];
         }
         self.acc = if crosses { tail } else { first_word };
         self.word = last;
-        words[last] = self.acc.to_be();
-    }
-}
-
-/// Moves the `touched` words of a row painted by [`paint_words`] into `row` (its packed
-/// bytes, zero outside them) and zeroes those words again, so the next row starts clean.
-/// A fax page is mostly white: most rows touch few words, many none.
-///
-/// The last two words go one at a time, with 8-byte loads: the painter has just stored
-/// them one by one, and a wider (vector) load spanning them could not take its value
-/// from the store buffer, a stall on every row. Words before them were stored long
-/// enough ago to be read in bulk.
-pub(crate) fn take_words(words: &mut RowWords, touched: Range<usize>, row: &mut [u8]) {
-    let recent = touched.end.saturating_sub(2).max(touched.start);
-    let bulk = words.get_mut(touched.start..recent).unwrap_or_default();
-    let bulk_row = row.get_mut(touched.start * 8..).unwrap_or_default();
-    for (bytes, word) in bulk_row.chunks_exact_mut(8).zip(bulk.iter_mut()) {
-        bytes.copy_from_slice(&std::mem::take(word).to_ne_bytes());
-    }
-    // The row is at least as long as the bulk words (only the last word of a row can
-    // be short), so the bulk loop took them all.
-    for index in recent..touched.end {
-        let word = std::mem::take(&mut words[index % ROW_WORDS]).to_ne_bytes();
-        let start = index * 8;
-        match row.get_mut(start..start + 8) {
-            Some(bytes) => bytes.copy_from_slice(&word),
-            None => {
-                // The last word of a row whose length is no multiple of 8.
-                let rest = row.get_mut(start..).unwrap_or_default();
-                let len = rest.len();
-                rest.copy_from_slice(&word[..len]);
-            }
-        }
+        words[last] = self.acc.to_be_bytes();
     }
 }
 
@@ -303,12 +285,11 @@ mod tests {
                 let mut out = ChangeList::new(width);
                 changes_of_row(&row, width, &mut out);
                 assert_eq!(out.as_slice(), naive_changes(&row, width), "width {width}");
-                let mut words = [0u64; ROW_WORDS];
-                let touched = paint_words(out.as_slice(), width, &mut words);
-                let mut painted = vec![0; stride];
-                take_words(&mut words, touched, &mut painted);
-                assert_eq!(painted, row, "width {width}");
-                assert!(words.iter().all(|&w| w == 0), "width {width}");
+                let mut painted = vec![0; ROW_SPAN];
+                let words = row_words(&mut painted, 0).expect("room for the widest row");
+                paint_words(out.as_slice(), width, words);
+                assert_eq!(painted[..stride], row, "width {width}");
+                assert!(painted[stride..].iter().all(|&b| b == 0), "width {width}");
             }
         }
     }
