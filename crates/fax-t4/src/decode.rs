@@ -929,11 +929,13 @@ struct PageBuilder {
 impl PageBuilder {
     fn new(width: u32, rows: Option<u32>) -> PageBuilder {
         let stride = stride_for(width);
-        let data = match rows.and_then(|rows| stride.checked_mul(rows as usize)) {
+        let promised =
+            rows.and_then(|rows| stride.checked_mul(rows as usize)?.checked_add(ROW_SPAN));
+        let data = match promised {
             // The page a container promises (already bounded by the limits) is built
             // anyway, if only from white missing rows: zeroed in one go, its rows need
             // no clearing one by one, and white ones no writing at all.
-            Some(len) => vec![0; len + ROW_SPAN],
+            Some(len) => vec![0; len],
             // Room for a typical fine-resolution A4 page.
             None => Vec::with_capacity(stride * 2400),
         };
