@@ -290,34 +290,73 @@ fn parse_pdfimages(text: &str) -> Vec<usize> {
     pages
 }
 
-/// Whether the PDF may hold pictures: an image dictionary (`/Image`, also found in
-/// `/ImageMask`) in plain view, or object streams (`/ObjStm`) that could hide one. A
-/// file with neither has none to ask `pdfimages` about, which saves its run on text-only
-/// documents. Unreadable is "may".
+/// Whether a byte is part of a PDF name or keyword: neither white space nor a
+/// delimiter.
+fn is_regular(byte: u8) -> bool {
+    !matches!(
+        byte,
+        b'\0'
+            | b'\t'
+            | b'\n'
+            | b'\x0c'
+            | b'\r'
+            | b' '
+            | b'('
+            | b')'
+            | b'<'
+            | b'>'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'/'
+            | b'%'
+    )
+}
+
+/// Whether the name starting at `window[0]` (a `/`) says "image" or "object stream"
+/// (`last`: nothing follows the window; otherwise a name the window cuts is decided
+/// when the next window shows it whole): `/Image` itself (the subtype of every image
+/// XObject; `/ImageMask` comes with it) or `/ObjStm`. The procedure set names
+/// `/ImageB`, `/ImageC` and `/ImageI`, which most PDF writers put on every page,
+/// text-only or not, do not count. A name spelled with `#` escapes is not looked
+/// for (a `#` is common in the binary of compressed streams): a picture it hides is
+/// drawn bilevel first, found screened, and drawn again in grey.
+fn names_a_picture(window: &[u8], last: bool) -> bool {
+    let name = &window[1..];
+    name.starts_with(b"ObjStm")
+        || (name.starts_with(b"Image") && name.get(5).map_or(last, |&byte| !is_regular(byte)))
+}
+
+/// Whether the PDF may hold pictures: an image dictionary (`/Subtype /Image`) in plain
+/// view, or object streams (`/ObjStm`) that could hide one. A file with neither has
+/// none to ask `pdfimages` about, which saves its run on text-only documents.
+/// Unreadable is "may".
 fn may_show_pictures(pdf: &Path) -> bool {
     use std::io::Read;
-    const NEEDLES: [&[u8]; 2] = [b"/Image", b"/ObjStm"];
     let Ok(mut file) = std::fs::File::open(pdf) else {
         return true;
     };
-    // Each block is searched with the end of the one before, for a word cut in two.
+    // Each block is searched with the end of the one before: a name that starts there
+    // is looked at again with the bytes that follow it.
     const CARRY: usize = 8;
     let mut buffer = vec![0u8; CARRY + (1 << 16)];
     let mut kept = 0;
+    let search = |window: &[u8], last: bool| {
+        window
+            .iter()
+            .enumerate()
+            .any(|(at, &byte)| byte == b'/' && names_a_picture(&window[at..], last))
+    };
     loop {
         let read = match file.read(&mut buffer[kept..]) {
-            Ok(0) => return false,
+            // The end of the last block once more, knowing that nothing follows.
+            Ok(0) => return search(&buffer[..kept], true),
             Ok(read) => read,
             Err(_) => return true,
         };
         let window = &buffer[..kept + read];
-        let found = window.iter().enumerate().any(|(at, &byte)| {
-            byte == b'/'
-                && NEEDLES
-                    .iter()
-                    .any(|needle| window[at..].starts_with(needle))
-        });
-        if found {
+        if search(window, false) {
             return true;
         }
         let tail = window.len().saturating_sub(CARRY);
@@ -681,7 +720,21 @@ mod tests {
             "objstm.pdf",
             b"<< /Type /ObjStm /N 3 >>"
         )));
-        assert!(may_show_pictures(&write("mask.pdf", b"/ImageMask true")));
+        assert!(may_show_pictures(&write(
+            "mask.pdf",
+            b"<</Subtype/Image/ImageMask true>>"
+        )));
+        assert!(may_show_pictures(&write("eof.pdf", b"/Subtype/Image")));
+        // The procedure sets of a text-only page name no picture.
+        assert!(!may_show_pictures(&write(
+            "procset.pdf",
+            b"/ProcSet [/PDF /Text /ImageB /ImageC /ImageI] /Font << /F1 5 0 R >>"
+        )));
+        // "/Image" cut by the end of the first block (the block and the 8 bytes kept
+        // from the one before) with its "B" in the next.
+        let mut procset = vec![b' '; 8 + (1 << 16) - 6];
+        procset.extend(b"/ImageB /ImageC]");
+        assert!(!may_show_pictures(&write("procset-cut.pdf", &procset)));
         assert!(!may_show_pictures(&write("text.pdf", &vec![b'x'; 200_000])));
         assert!(may_show_pictures(&dir.path().join("missing.pdf")));
     }
