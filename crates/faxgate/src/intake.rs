@@ -197,7 +197,11 @@ impl MailPipeline {
             .await;
         if let (Some(stats), Ok((taken, verdict))) = (&self.stats, &taken) {
             match taken {
-                TakenIn::Stored => stats.message_taken(intake, verdict),
+                TakenIn::Stored => {
+                    stats.message_taken(intake, verdict);
+                    // A refused message may have a problem receipt waiting.
+                    stats.mail_may_be_due();
+                }
                 _ => stats.message_taken(intake, "duplicate"),
             }
             if *verdict == Verdict::Accepted.as_str() && matches!(taken, TakenIn::Stored) {

@@ -357,8 +357,8 @@ pub async fn send_queued(
     }
 }
 
-/// How often the receipt sender looks for finished requests and due mail when there is
-/// nothing else to wake it.
+/// How often the receipt sender looks for finished requests and due mail when nothing
+/// wakes it sooner (a mail's backoff ending, another node finishing a request).
 pub const SENDER_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The receipt sender's state, for the daemon and the command line.
@@ -383,14 +383,15 @@ pub struct SenderStatus {
     pub unsent: bool,
 }
 
-/// Queues receipts and sends due mail every [`SENDER_INTERVAL`] until `shutdown`,
-/// keeping `status` current. A pass that fails (the store is unreachable) is recorded
+/// Queues receipts and sends due mail every [`SENDER_INTERVAL`], and at once when
+/// `wake` says mail may be due, until `shutdown`, keeping `status` current. A pass that fails (the store is unreachable) is recorded
 /// and the next one tried on time; a mail that fails waits its own backoff.
 pub async fn run_sender(
     config: &crate::config::Config,
     store: &Store,
     blobs: &BlobStore,
     status: &std::sync::Mutex<SenderStatus>,
+    wake: Option<&crate::serve::Stats>,
     mut shutdown: crate::intake::Shutdown,
 ) -> anyhow::Result<()> {
     let address = AddressSettings::new(&config.address).context("[address]")?;
@@ -436,8 +437,15 @@ pub async fn run_sender(
                 }
             }
         }
+        let woken = async {
+            match wake {
+                Some(stats) => stats.mail_due().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(SENDER_INTERVAL) => {}
+            () = woken => {}
             changed = shutdown.changed() => {
                 // The sender is gone: nobody can ask to stop any more, so stop now.
                 if changed.is_err() {
@@ -483,7 +491,7 @@ fn run_continuously(args: &SendReceiptsArgs) -> anyhow::Result<bool> {
         // The report ends when the sender has ended, after its last pass.
         let (done, ended) = tokio::sync::watch::channel(false);
         let sender = async {
-            let result = run_sender(&config, &store, &blobs, &status, shutdown).await;
+            let result = run_sender(&config, &store, &blobs, &status, None, shutdown).await;
             let _ = done.send(true);
             result
         };

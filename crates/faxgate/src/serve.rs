@@ -102,6 +102,9 @@ pub struct Stats {
     /// Signalled when a request is made in this process, so the worker claims it
     /// without waiting for its next poll.
     requests_made: tokio::sync::Notify,
+    /// Signalled when mail may have become due (a delivery ended, a message was taken
+    /// in), so receipts go out at once rather than at the sender's next timed pass.
+    mail_due: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -170,6 +173,17 @@ impl Stats {
     /// Returns when a request is made after (or, unclaimed, before) the call.
     pub async fn new_request(&self) {
         self.requests_made.notified().await;
+    }
+
+    /// A delivery ended or a message was stored: a receipt or an inbox mail may be due.
+    pub fn mail_may_be_due(&self) {
+        // Kept as a permit when the sender is mid-pass: it then runs once more.
+        self.mail_due.notify_one();
+    }
+
+    /// Returns when mail may have become due after (or, unseen, before) the call.
+    pub async fn mail_due(&self) {
+        self.mail_due.notified().await;
     }
 
     /// The `intake` ("smtp", "mailbox") took a message in with this verdict
@@ -569,7 +583,8 @@ async fn serve(config: Config, settings: QueueSettings) -> anyhow::Result<()> {
         let stats = stats.clone();
         tasks.spawn(async move {
             if let Err(error) =
-                crate::receipts::run_sender(&config, &store, &blobs, &status, stop).await
+                crate::receipts::run_sender(&config, &store, &blobs, &status, Some(&stats), stop)
+                    .await
             {
                 warn!(error = %format!("{error:#}"), "the receipt sender stopped");
                 stats.error("receipts", format!("{error:#}"));
@@ -889,6 +904,18 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(60), stats.new_request())
             .await
             .expect("woken by the request");
+    }
+
+    /// A delivery ended while the receipt sender was mid-pass is not lost: its next
+    /// wait returns at once instead of after its timed interval.
+    #[tokio::test]
+    async fn mail_that_may_be_due_wakes_the_receipt_sender() {
+        let stats = Stats::default();
+        stats.mail_may_be_due();
+        // A guard against a hang, not a measurement: a stored wake-up returns at once.
+        tokio::time::timeout(Duration::from_secs(60), stats.mail_due())
+            .await
+            .expect("woken by the ended delivery");
     }
 
     /// A daemon that has made no request yet still shows both sources at zero, so a

@@ -571,6 +571,7 @@ async fn run_call(context: Arc<WorkerContext>, claim: Claim, driver: Driver) -> 
     match finished {
         Ok(decision) => {
             context.stats.call_ended(&claim.line, report);
+            context.stats.mail_may_be_due();
             info!(
                 outcome = report.outcome.class.as_str(),
                 pages_confirmed = report.outcome.pages_confirmed,
@@ -986,7 +987,10 @@ fn call_report(end: &CallEnd, sending: u32) -> AttemptReport {
     } else if !end.heard_far_end && end.refused {
         (
             OutcomeClass::LineDown,
-            "the T.38 far end refused the call (nothing listening there)".to_owned(),
+            // The call's own words name the address that refused.
+            outcome.detail.clone().unwrap_or_else(|| {
+                "the T.38 far end refused the call (nothing listening there)".to_owned()
+            }),
         )
     } else if !end.heard_far_end {
         (
@@ -1595,8 +1599,16 @@ mod tests {
         assert_eq!(silent.outcome.class, OutcomeClass::NoAnswer);
         assert_eq!(silent.t30_code, None, "no fax session, no T.30 status");
 
-        let refused = call_report(&end(Status::NoResponse, 0, false, true), 3);
+        let mut refusal = end(Status::NoResponse, 0, false, true);
+        refusal.outcome.detail =
+            Some("the T.38 peer at 127.0.0.1:9 refused the call (ICMP port unreachable)".into());
+        let refused = call_report(&refusal, 3);
         assert_eq!(refused.outcome.class, OutcomeClass::LineDown);
+        assert_eq!(
+            Some(refused.reason.as_str()),
+            refusal.outcome.detail.as_deref(),
+            "the reason names the address that refused"
+        );
 
         let broken = call_report(&end(Status::RemoteDisconnected, 2, true, false), 3);
         assert_eq!(broken.outcome.class, OutcomeClass::FaxFailure);
