@@ -12,7 +12,7 @@
 //! and pages where the bilevel drawing turned out screened (a grey fill or shading,
 //! which pdftoppm dithers finely and which codes badly), are drawn in grey and
 //! halftoned by `fax-render`. Consecutive pages of one size and mode share a pdftoppm
-//! run; runs go side by side, one per core.
+//! run (a long run is cut into one part per core); runs go side by side, one per core.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -403,6 +403,39 @@ fn runs(plans: &[(Plan, Mode)]) -> Vec<Run> {
     runs
 }
 
+/// Pages per pdftoppm run below which a run is not split: each run is a process that
+/// starts (a few milliseconds) and parses the document again.
+const SPLIT_FROM_PAGES: usize = 4;
+
+/// Long runs cut into one part per core, so that a letter of many pages of one size
+/// is drawn by all cores at once instead of by one pdftoppm after another page; the
+/// parts keep the pages' order.
+fn split_for_cores(runs: Vec<Run>, cores: usize) -> Vec<Run> {
+    if cores <= 1 || runs.len() >= cores {
+        return runs;
+    }
+    let mut split = Vec::with_capacity(cores);
+    for run in runs {
+        if run.count < SPLIT_FROM_PAGES {
+            split.push(run);
+            continue;
+        }
+        let parts = cores.min(run.count / 2);
+        let mut first = run.first;
+        for part in 0..parts {
+            // The first parts take the remainder, a page each.
+            let count = run.count / parts + usize::from(part < run.count % parts);
+            split.push(Run {
+                first,
+                count,
+                ..run
+            });
+            first += count;
+        }
+    }
+    split
+}
+
 /// One page as it came out of a run.
 enum Drawn {
     /// On the fax page: the page, whether ink was cut, whether grey was halftoned.
@@ -623,7 +656,8 @@ pub(crate) fn render_pdf(
             (plan(*size, setup), mode)
         })
         .collect();
-    let first_runs = runs(&plans);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let first_runs = split_for_cores(runs(&plans), cores);
     let draw = |run: &Run| draw_run(pdftoppm, pdf, run, setup, safety, scratch.path());
     let lost = || anyhow::anyhow!("rendering the PDF's pages failed unexpectedly");
     let mut drawn: Vec<Drawn> = Vec::with_capacity(plans.len());
@@ -737,6 +771,41 @@ mod tests {
         assert!(!may_show_pictures(&write("procset-cut.pdf", &procset)));
         assert!(!may_show_pictures(&write("text.pdf", &vec![b'x'; 200_000])));
         assert!(may_show_pictures(&dir.path().join("missing.pdf")));
+    }
+
+    #[test]
+    fn long_runs_are_split_one_part_per_core() {
+        let a4 = plan(
+            PageSize {
+                width: 595.276,
+                height: 841.89,
+            },
+            &PageSetup::default(),
+        );
+        let run = |first, count| Run {
+            first,
+            count,
+            plan: a4,
+            mode: Mode::Mono,
+        };
+        let parts = |runs: Vec<Run>| -> Vec<(usize, usize)> {
+            runs.iter().map(|r| (r.first, r.count)).collect()
+        };
+        assert_eq!(
+            parts(split_for_cores(vec![run(1, 11)], 2)),
+            [(1, 6), (7, 5)]
+        );
+        assert_eq!(
+            parts(split_for_cores(vec![run(1, 10)], 4)),
+            [(1, 3), (4, 3), (7, 2), (9, 2)]
+        );
+        assert_eq!(parts(split_for_cores(vec![run(1, 3)], 2)), [(1, 3)]);
+        assert_eq!(parts(split_for_cores(vec![run(1, 10)], 1)), [(1, 10)]);
+        // As many runs as cores already: left alone.
+        assert_eq!(
+            parts(split_for_cores(vec![run(1, 8), run(9, 8)], 2)),
+            [(1, 8), (9, 8)]
+        );
     }
 
     #[test]
