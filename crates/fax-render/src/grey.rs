@@ -331,79 +331,17 @@ pub struct GreyView<'a> {
 
 /// [`parse_pgm_stream`] without copying the samples: a caller that places each page on
 /// a fresh raster anyway saves a page-sized copy and its memory.
-pub fn pgm_stream_views<'a>(
-    mut data: &'a [u8],
-    limits: &Limits,
-) -> Result<Vec<GreyView<'a>>, Error> {
-    let damaged = |reason: &str| Error::Damaged {
-        kind: "greyscale page raster",
-        reason: reason.into(),
-    };
-    let mut images = Vec::new();
-    loop {
-        while let Some((first, rest)) = data.split_first() {
-            if first.is_ascii_whitespace() {
-                data = rest;
-            } else {
-                break;
-            }
-        }
-        if data.is_empty() {
-            break;
-        }
-        if images.len() >= limits.max_pages {
-            return Err(Error::TooLarge {
-                what: "pages",
-                got: images.len() as u64 + 1,
-                max: limits.max_pages as u64,
-            });
-        }
-        if !data.starts_with(b"P5") {
-            return Err(damaged("not a binary PGM (P5)"));
-        }
-        data = &data[2..];
-        let mut fields = [0u64; 3];
-        for field in &mut fields {
-            // Whitespace and comments, then decimal digits.
-            loop {
-                match data.first() {
-                    Some(b'#') => {
-                        let end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
-                        data = &data[end..];
-                    }
-                    Some(b) if b.is_ascii_whitespace() => data = &data[1..],
-                    _ => break,
-                }
-            }
-            let digits = data.iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits == 0 || digits > 9 {
-                return Err(damaged("bad header number"));
-            }
-            *field = std::str::from_utf8(&data[..digits])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| damaged("bad header number"))?;
-            data = &data[digits..];
-        }
-        let [width, height, maxval] = fields;
-        if maxval != 255 {
-            return Err(damaged("only 8-bit PGM is read"));
-        }
-        check_dimensions(width, height, limits)?;
-        // Exactly one whitespace byte separates the header from the samples.
-        data = data.get(1..).ok_or_else(|| damaged("truncated header"))?;
-        let len = (width * height) as usize;
-        let samples = data
-            .get(..len)
-            .ok_or_else(|| damaged("truncated samples"))?;
-        images.push(GreyView {
-            width: width as u32,
-            height: height as u32,
-            data: samples,
-        });
-        data = &data[len..];
-    }
-    Ok(images)
+pub fn pgm_stream_views<'a>(data: &'a [u8], limits: &Limits) -> Result<Vec<GreyView<'a>>, Error> {
+    Ok(
+        crate::netpbm::frames(data, crate::netpbm::Kind::Pgm, limits)?
+            .into_iter()
+            .map(|frame| GreyView {
+                width: frame.width,
+                height: frame.height,
+                data: frame.data,
+            })
+            .collect(),
+    )
 }
 
 /// Refuses dimensions over the limits, or zero.

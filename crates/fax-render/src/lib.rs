@@ -24,6 +24,7 @@ pub mod fonts;
 pub mod grey;
 pub mod image;
 pub mod mono;
+mod netpbm;
 mod report;
 mod setup;
 pub mod sniff;

@@ -12,6 +12,7 @@
 use fax_t4::Bitmap;
 use fax_t4::bitmap::stride_for;
 
+use crate::netpbm::{Kind, frames};
 use crate::{Error, Limits, PageSetup};
 
 /// One page of a PBM stream, its rows still in the stream's buffer.
@@ -38,73 +39,15 @@ impl BitView<'_> {
 
 /// Parses a stream of binary PBM images (`P4`, one after another), checking each header
 /// against `limits` before using it.
-pub fn pbm_stream_views<'a>(
-    mut data: &'a [u8],
-    limits: &Limits,
-) -> Result<Vec<BitView<'a>>, Error> {
-    let damaged = |reason: &str| Error::Damaged {
-        kind: "bilevel page raster",
-        reason: reason.into(),
-    };
-    let mut images = Vec::new();
-    loop {
-        while let Some((first, rest)) = data.split_first() {
-            if first.is_ascii_whitespace() {
-                data = rest;
-            } else {
-                break;
-            }
-        }
-        if data.is_empty() {
-            break;
-        }
-        if images.len() >= limits.max_pages {
-            return Err(Error::TooLarge {
-                what: "pages",
-                got: images.len() as u64 + 1,
-                max: limits.max_pages as u64,
-            });
-        }
-        if !data.starts_with(b"P4") {
-            return Err(damaged("not a binary PBM (P4)"));
-        }
-        data = &data[2..];
-        let mut fields = [0u64; 2];
-        for field in &mut fields {
-            loop {
-                match data.first() {
-                    Some(b'#') => {
-                        let end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
-                        data = &data[end..];
-                    }
-                    Some(b) if b.is_ascii_whitespace() => data = &data[1..],
-                    _ => break,
-                }
-            }
-            let digits = data.iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits == 0 || digits > 9 {
-                return Err(damaged("bad header number"));
-            }
-            *field = std::str::from_utf8(&data[..digits])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| damaged("bad header number"))?;
-            data = &data[digits..];
-        }
-        let [width, height] = fields;
-        crate::grey::check_dimensions(width, height, limits)?;
-        // Exactly one whitespace byte separates the header from the rows.
-        data = data.get(1..).ok_or_else(|| damaged("truncated header"))?;
-        let len = (width as usize).div_ceil(8) * height as usize;
-        let rows = data.get(..len).ok_or_else(|| damaged("truncated rows"))?;
-        images.push(BitView {
-            width: width as u32,
-            height: height as u32,
-            data: rows,
-        });
-        data = &data[len..];
-    }
-    Ok(images)
+pub fn pbm_stream_views<'a>(data: &'a [u8], limits: &Limits) -> Result<Vec<BitView<'a>>, Error> {
+    Ok(frames(data, Kind::Pbm, limits)?
+        .into_iter()
+        .map(|frame| BitView {
+            width: frame.width,
+            height: frame.height,
+            data: frame.data,
+        })
+        .collect())
 }
 
 /// Pixels that differ from all four neighbours, above which a page counts as screened.
