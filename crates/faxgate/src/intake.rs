@@ -488,10 +488,7 @@ pub async fn run_smtp_listener(
 #[cfg(test)]
 mod tests {
     use super::{MailPipeline, mail_date, new_message_id};
-    use fax_queue::{
-        BlobStore, DeliveryFilter, DestinationKind, Locale, NewUser, OutgoingState, Store,
-        Timestamp,
-    };
+    use fax_queue::{BlobStore, DeliveryFilter, Locale, OutgoingState, Store, Timestamp};
     use mail_net::smtpd::{Envelope, EnvelopeSink};
 
     struct Scratch(std::path::PathBuf);
@@ -511,15 +508,7 @@ mod tests {
         let store = Store::open_data_dir(&dir).await.expect("store");
         store
             .add_user(
-                &NewUser {
-                    display_name: "Li".into(),
-                    emails: vec!["li@example.com".parse().expect("address")],
-                    permissions: "email".parse().expect("permissions"),
-                    max_destination: DestinationKind::International,
-                    fax_id: None,
-                    locale: Locale::En,
-                    pin: None,
-                },
+                &crate::test_users::mail_sender("Li", "li@example.com", Locale::En, None),
                 "test",
                 Timestamp(0),
             )

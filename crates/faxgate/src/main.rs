@@ -22,6 +22,8 @@ mod receipts;
 mod render_edge;
 mod send_cmd;
 mod serve;
+#[cfg(test)]
+mod test_users;
 mod tiff_cmd;
 mod user_cmd;
 mod virtual_line;

@@ -827,19 +827,11 @@ mod tests {
     /// A mailed request for two recipients, its fax rendered (two pages, MH) and both
     /// deliveries cancelled, so it is final and awaits its receipt.
     async fn finished_request(dir: &std::path::Path) -> (Store, BlobStore, Vec<u8>) {
-        use fax_queue::{DeliveryFilter, DestinationKind, Locale, NewUser};
+        use fax_queue::{DeliveryFilter, Locale};
         let store = Store::open_data_dir(dir).await.expect("store");
         store
             .add_user(
-                &NewUser {
-                    display_name: "Li".into(),
-                    emails: vec!["li@example.com".parse().expect("address")],
-                    permissions: "email".parse().expect("permissions"),
-                    max_destination: DestinationKind::International,
-                    fax_id: None,
-                    locale: Locale::En,
-                    pin: None,
-                },
+                &crate::test_users::mail_sender("Li", "li@example.com", Locale::En, None),
                 "test",
                 Timestamp(0),
             )

@@ -1447,21 +1447,13 @@ mod tests {
     /// without a call, and mailed to them, the pages attached as one PDF.
     #[tokio::test]
     async fn a_fax_id_delivery_is_filed_and_mailed_as_a_pdf() {
-        use fax_queue::{DestinationKind, Document, Locale, NewRequest, NewUser, Source};
+        use fax_queue::{Document, Locale, NewRequest, Source};
         let dir = std::env::temp_dir().join(format!("faxgate-worker-inbox-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open_data_dir(&dir).await.expect("store");
         let zhang = store
             .add_user(
-                &NewUser {
-                    display_name: "Zhang".into(),
-                    emails: vec!["zhang@example.com".parse().expect("address")],
-                    permissions: "email".parse().expect("permissions"),
-                    max_destination: DestinationKind::International,
-                    fax_id: None,
-                    locale: Locale::Zh,
-                    pin: None,
-                },
+                &crate::test_users::mail_sender("Zhang", "zhang@example.com", Locale::Zh, None),
                 "test",
                 now(),
             )
@@ -1874,7 +1866,7 @@ mod tests {
     /// the document page's "Page 2/2" counts right; the mail's PDF has both pages.
     #[tokio::test]
     async fn a_fax_id_delivery_gets_its_cover_page_in_the_inbox() {
-        use fax_queue::{DestinationKind, Locale, NewUser};
+        use fax_queue::Locale;
         use fax_render::annotate;
 
         let dir =
@@ -1883,15 +1875,12 @@ mod tests {
             cover_setup(&dir, &["AF90000098/Zhang San|ACME Ltd"]).await;
         let zhang = store
             .add_user(
-                &NewUser {
-                    display_name: "Zhang".into(),
-                    emails: vec!["zhang@example.com".parse().expect("address")],
-                    permissions: "email".parse().expect("permissions"),
-                    max_destination: DestinationKind::International,
-                    fax_id: Some("AF90000098".parse().expect("fax ID")),
-                    locale: Locale::En,
-                    pin: None,
-                },
+                &crate::test_users::mail_sender(
+                    "Zhang",
+                    "zhang@example.com",
+                    Locale::En,
+                    Some("AF90000098"),
+                ),
                 "test",
                 now(),
             )
@@ -1961,22 +1950,14 @@ mod tests {
     /// sender takes the same rendering without converting again.
     #[tokio::test]
     async fn a_cli_request_is_counted_once_and_a_like_request_reuses_its_rendering() {
-        use fax_queue::{DestinationKind, Document, Locale, NewRequest, NewUser, Source};
+        use fax_queue::{Document, Locale, NewRequest, Source};
 
         let dir = std::env::temp_dir().join(format!("faxgate-worker-count-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open_data_dir(&dir).await.expect("store");
         let user = store
             .add_user(
-                &NewUser {
-                    display_name: "Zhang".into(),
-                    emails: vec!["zhang@example.com".parse().expect("address")],
-                    permissions: "email".parse().expect("permissions"),
-                    max_destination: DestinationKind::International,
-                    fax_id: None,
-                    locale: Locale::En,
-                    pin: None,
-                },
+                &crate::test_users::mail_sender("Zhang", "zhang@example.com", Locale::En, None),
                 "test",
                 now(),
             )
