@@ -129,19 +129,7 @@ pub fn run(command: JobCommand, store_args: &StoreArgs) -> anyhow::Result<bool> 
             } => {
                 let user = store.user(&user).await?;
                 let blobs = BlobStore::open(settings.blob_dir())?;
-                let mut documents = Vec::with_capacity(files.len());
-                for file in &files {
-                    let content = std::fs::read(file)
-                        .with_context(|| format!("reading {}", file.display()))?;
-                    let name = file
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let blob = blobs
-                        .put(&content)
-                        .with_context(|| format!("storing {}", file.display()))?;
-                    documents.push(Document { name, blob });
-                }
+                let documents = store_documents(&blobs, &files)?;
                 let now = now();
                 let request = NewRequest {
                     source: Source::Cli,
@@ -335,4 +323,27 @@ pub fn inbox(user: &UserKey, limit: u32, store_args: &StoreArgs) -> anyhow::Resu
         store.close().await;
         Ok(true)
     })
+}
+
+/// Reads each file and stores it as a blob: the documents of a request made from the
+/// command line, named by their file names.
+pub(crate) fn store_documents(
+    blobs: &BlobStore,
+    files: &[PathBuf],
+) -> anyhow::Result<Vec<Document>> {
+    files
+        .iter()
+        .map(|file| {
+            let content =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let blob = blobs
+                .put(&content)
+                .with_context(|| format!("storing {}", file.display()))?;
+            Ok(Document { name, blob })
+        })
+        .collect()
 }

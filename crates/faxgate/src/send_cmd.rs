@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use fax_address::AddressSettings;
 use fax_queue::{
-    BlobStore, DeliveryDetail, DeliveryId, DeliveryState, Document, NewRequest, Permission, Source,
-    Store, User,
+    BlobStore, DeliveryDetail, DeliveryId, DeliveryState, NewRequest, Permission, Source, Store,
+    User,
 };
 use serde_json::json;
 
@@ -86,19 +86,7 @@ pub fn run(args: &SendArgs) -> anyhow::Result<bool> {
             .plan(&args.to, kind_of(user.max_destination))
             .map_err(|error| anyhow::anyhow!("--to {:?}: {error}", args.to))?;
         let blobs = BlobStore::open(settings.blob_dir())?;
-        let mut documents = Vec::with_capacity(args.files.len());
-        for file in &args.files {
-            let content =
-                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let blob = blobs
-                .put(&content)
-                .with_context(|| format!("storing {}", file.display()))?;
-            documents.push(Document { name, blob });
-        }
+        let documents = crate::job_cmd::store_documents(&blobs, &args.files)?;
         let now = now();
         let request = NewRequest {
             source: Source::Cli,

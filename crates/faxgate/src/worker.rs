@@ -1627,6 +1627,26 @@ mod tests {
         })
     }
 
+    /// Whether `page` carries the header's "Page n/m" label at its right margin (40
+    /// pixels in, within 2 pixels of where the header puts it, in the top 40 rows).
+    fn numbered(
+        page: &fax_t4::Bitmap,
+        n: usize,
+        m: usize,
+        fonts: &fax_render::fonts::FontSet,
+        size_pt: f32,
+    ) -> bool {
+        let label = fax_render::annotate::render_line(
+            &fax_render::annotate::page_label(n, m),
+            fonts,
+            size_pt,
+            page.resolution(),
+        )
+        .expect("label");
+        let left = page.width() - 40 - (label.width() - 8);
+        (left.saturating_sub(2)..=left + 2).any(|at| line_on_page(page, &label, at, 40))
+    }
+
     /// A request of one fax TIFF page to `destinations`, in a store under `dir`, and a
     /// worker context with `[render] header = true, cover_page = true`.
     async fn cover_setup(
@@ -1786,21 +1806,14 @@ mod tests {
                 line_on_page(&received[1], &text, 40, 40)
             });
             assert!(header_matches, "page 2 carries the header line");
-            let label = annotate::render_line(
-                &annotate::page_label(2, 2),
-                &fonts,
-                config.render.header_font_size_pt,
-                received[1].resolution(),
-            )
-            .expect("label");
-            let label_left = received[1].width() - 40 - (label.width() - 8);
             assert!(
-                (label_left.saturating_sub(2)..=label_left + 2).any(|left| line_on_page(
+                numbered(
                     &received[1],
-                    &label,
-                    left,
-                    40
-                )),
+                    2,
+                    2,
+                    &fonts,
+                    config.render.header_font_size_pt
+                ),
                 "page 2 is numbered 2/2"
             );
             covers.push(received[0].clone());
@@ -1817,8 +1830,6 @@ mod tests {
     /// numbered as in the whole fax ("Page 2/2"), and no cover again.
     #[tokio::test]
     async fn a_resumed_call_does_not_send_the_cover_again() {
-        use fax_render::annotate;
-
         let dir =
             std::env::temp_dir().join(format!("faxgate-worker-resume-{}", std::process::id()));
         let (store, context, deliveries, config) =
@@ -1839,21 +1850,14 @@ mod tests {
         let received = fax_pages(&std::fs::read(&filed[0]).expect("read")).expect("pages");
         assert_eq!(received.len(), 1, "the document page only");
         let (fonts, _) = crate::render_edge::find_fonts(&[], &[]).expect("fonts");
-        let label = annotate::render_line(
-            &annotate::page_label(2, 2),
-            &fonts,
-            config.render.header_font_size_pt,
-            received[0].resolution(),
-        )
-        .expect("label");
-        let label_left = received[0].width() - 40 - (label.width() - 8);
         assert!(
-            (label_left.saturating_sub(2)..=label_left + 2).any(|left| line_on_page(
+            numbered(
                 &received[0],
-                &label,
-                left,
-                40
-            )),
+                2,
+                2,
+                &fonts,
+                config.render.header_font_size_pt
+            ),
             "the page is numbered 2/2"
         );
         let delivery = store.delivery(deliveries[0]).await.expect("delivery");
